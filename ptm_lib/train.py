@@ -1,0 +1,212 @@
+"""One training loop for the whole book.
+
+Every chapter trains through :func:`fit`: the chapter supplies a model, an iterable of
+batches and a ``loss_fn(model, batch) -> scalar tensor``; the loop moves batches to the
+device, runs the forward pass under mixed precision where it pays (bfloat16 on GPUs that
+have it, float16 with a gradient scaler otherwise, e.g. Colab's T4), clips the gradient
+norm, steps the optimiser, shows a ``tqdm.auto`` progress bar and records a
+:class:`History` that :func:`ptm_lib.viz.plot_history` turns into learning curves.
+
+Set ``PTM_PROGRESS=0`` to hide progress bars (the book's saved outputs do, since a
+finished bar tells the HTML reader nothing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+LossFn = Callable[[torch.nn.Module, Any], torch.Tensor]
+EvalFn = Callable[[torch.nn.Module], Mapping[str, float]]
+AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`.
+
+    ``train`` holds ``{"step", "epoch", "loss"}`` records (loss averaged over the steps
+    since the previous record); ``val`` holds ``{"step", **metrics}`` records from the
+    ``evaluate`` callback.
+    """
+
+    train: list[dict[str, float]] = field(default_factory=list)
+    val: list[dict[str, float]] = field(default_factory=list)
+
+    def series(self, metric: str, split: str = "train") -> tuple[list[float], list[float]]:
+        """Steps and values of ``metric`` in ``split`` (``"train"`` or ``"val"``)."""
+        records = [r for r in getattr(self, split) if metric in r]
+        if not records:
+            known = sorted({k for r in getattr(self, split) for k in r} - {"step", "epoch"})
+            raise KeyError(f"No {metric!r} in the {split} history; it has {known}.")
+        return [r["step"] for r in records], [r[metric] for r in records]
+
+    def last(self, metric: str, split: str = "val") -> float:
+        """The most recent value of ``metric`` in ``split``."""
+        return self.series(metric, split)[1][-1]
+
+
+def progress_enabled() -> bool:
+    """False when ``PTM_PROGRESS`` is ``0``/``false``/``no``/``off``."""
+    return os.environ.get("PTM_PROGRESS", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def to_device(batch: Any, device: torch.device | str) -> Any:
+    """Move every tensor in a (nested) tuple, list or dict to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def amp_dtype(device: torch.device, amp: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device``, or None for full precision.
+
+    ``"auto"`` means bfloat16 on CUDA GPUs that support it, float16 on older ones, and
+    full precision elsewhere (CPU autocast is slower than float32 on most CPUs; the tests
+    still exercise it with ``"bf16"``).
+    """
+    if amp not in AMP_CHOICES:
+        raise ValueError(f"amp={amp!r}; use one of {AMP_CHOICES}.")
+    if amp == "off":
+        return None
+    if amp == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def _batches(data: Iterable, epochs: int | None, steps: int | None):
+    """Yield ``(epoch, batch)`` for ``epochs`` passes, or cycle until ``steps`` batches."""
+    for epoch in itertools.count() if epochs is None else range(epochs):
+        empty = True
+        for batch in data:
+            empty = False
+            yield epoch, batch
+        if empty:
+            raise ValueError("The batches are empty: there is nothing to train on.")
+
+
+def fit(
+    model: torch.nn.Module,
+    data: Iterable,
+    loss_fn: LossFn,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    clip_norm: float | None = 1.0,
+    amp: str = "auto",
+    device: torch.device | str | None = None,
+    evaluate: EvalFn | None = None,
+    eval_every: int | None = None,
+    log_every: int = 10,
+    desc: str = "train",
+) -> History:
+    """Train ``model`` on ``data`` and return its :class:`History`.
+
+    Give exactly one of ``steps`` (cycle through ``data`` until that many updates) and
+    ``epochs`` (passes over ``data``). Without ``optimizer``, AdamW over the parameters
+    that require gradients is used with ``lr`` and ``weight_decay``. ``evaluate(model)``
+    runs every ``eval_every`` steps (if given) and once at the end, in eval mode without
+    gradients, and must return a dict of numbers.
+    """
+    if (steps is None) == (epochs is None):
+        raise ValueError("Give exactly one of steps= or epochs= to fit().")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("Every parameter is frozen: unfreeze something before training.")
+    optimizer = optimizer or torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    dtype = amp_dtype(device, amp)
+    scaler = torch.amp.GradScaler(device.type) if dtype is torch.float16 else None
+    history = History()
+
+    def run_eval(step: int) -> None:
+        if evaluate is None:
+            return
+        model.eval()
+        with torch.no_grad():
+            metrics = dict(evaluate(model))
+        model.train()
+        history.val.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
+
+    model.train()
+    total = steps if steps is not None else _len_or_none(data, epochs)
+    bar = tqdm(total=total, desc=desc, disable=not progress_enabled(), leave=False)
+    running, count, step = 0.0, 0, 0
+    for epoch, batch in _batches(data, epochs, steps):
+        loss = _update(model, loss_fn, to_device(batch, device), optimizer, params, dtype, scaler, clip_norm)
+        step += 1
+        running, count = running + loss, count + 1
+        if step % log_every == 0 or step == steps:
+            history.train.append({"step": step, "epoch": epoch, "loss": running / count})
+            bar.set_postfix(loss=f"{running / count:.3f}")
+            running, count = 0.0, 0
+        bar.update()
+        if eval_every and step % eval_every == 0:
+            run_eval(step)
+        if step == steps:
+            break
+    if count:
+        history.train.append({"step": step, "epoch": epoch, "loss": running / count})
+    bar.close()
+    if not (history.val and history.val[-1]["step"] == step):
+        run_eval(step)
+    return history
+
+
+def _len_or_none(data: Iterable, epochs: int | None) -> int | None:
+    try:
+        return len(data) * epochs  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _update(model, loss_fn, batch, optimizer, params, dtype, scaler, clip_norm) -> float:
+    """One optimiser step; returns the loss as a float."""
+    device_type = next(model.parameters()).device.type
+    autocast = torch.autocast(device_type, dtype=dtype) if dtype is not None else nullcontext()
+    with autocast:
+        loss = loss_fn(model, batch)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(f"The loss became {value}; lower the learning rate or check the data.")
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return value
+
+
+def classification_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of ``model(x)`` against integer labels ``y`` for a batch ``(x, y)``."""
+    x, y = batch
+    return torch.nn.functional.cross_entropy(model(x).float(), y)
+
+
+__all__ = ["History", "fit", "classification_loss", "to_device", "amp_dtype", "progress_enabled"]

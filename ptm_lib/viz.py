@@ -1,0 +1,190 @@
+"""Plots the chapters share: learning curves, embedding maps, heatmaps and image grids.
+
+Each function draws with matplotlib and returns the :class:`~matplotlib.figure.Figure`
+(or draws into an ``ax`` you pass), so a notebook shows it and a test can check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .train import History
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def _as_numpy(x) -> np.ndarray:
+    """A NumPy copy of an array or a (possibly CUDA, possibly grad-tracking) tensor."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x)
+
+
+def plot_history(
+    histories: History | Mapping[str, History],
+    metric: str = "loss",
+    split: str = "train",
+    ax: Axes | None = None,
+    logy: bool = False,
+) -> Figure:
+    """Learning curves: ``metric`` against step for one history or a dict of named ones."""
+    if isinstance(histories, History):
+        histories = {"": histories}
+    fig, ax = _axes(ax, (6, 3.5))
+    for name, history in histories.items():
+        steps, values = history.series(metric, split)
+        ax.plot(steps, values, marker="o" if len(steps) < 20 else None, label=name or None)
+    ax.set(xlabel="step", ylabel=f"{split} {metric}")
+    if logy:
+        ax.set_yscale("log")
+    if any(histories):
+        ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def project_2d(vectors, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """Project ``(n, d)`` vectors to ``(n, 2)`` with PCA or t-SNE (scikit-learn).
+
+    t-SNE first reduces to 50 dimensions with PCA, the usual recipe, and sets its
+    perplexity below the number of points so small sets work too.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    x = _as_numpy(vectors).astype(np.float64)
+    if x.ndim != 2 or len(x) < 3:
+        raise ValueError(f"Need an (n, d) array with n >= 3 to project, got shape {x.shape}.")
+    if method == "pca":
+        return PCA(n_components=2, random_state=seed).fit_transform(x)
+    if method == "tsne":
+        if x.shape[1] > 50:
+            x = PCA(n_components=min(50, len(x)), random_state=seed).fit_transform(x)
+        perplexity = min(30.0, (len(x) - 1) / 3)
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
+    raise ValueError(f"method={method!r}; use 'pca' or 'tsne'.")
+
+
+def embedding_map(
+    vectors,
+    labels: Sequence | None = None,
+    texts: Sequence[str] | None = None,
+    method: str = "pca",
+    ax: Axes | None = None,
+    title: str | None = None,
+    seed: int = 0,
+    legend: bool = True,
+) -> Figure:
+    """Scatter ``(n, d)`` vectors in 2-D, coloured by ``labels`` and annotated by ``texts``.
+
+    Use ``texts`` for a few dozen words (chapters 2-4) and ``labels`` for many points
+    of a few classes (chapter 1's image features).
+    """
+    points = project_2d(vectors, method, seed)
+    fig, ax = _axes(ax, (6, 5))
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=12)
+    else:
+        labels = np.asarray(labels)
+        if len(labels) != len(points):
+            raise ValueError(f"{len(labels)} labels for {len(points)} vectors.")
+        cmap = plt.get_cmap("tab10" if len(np.unique(labels)) <= 10 else "tab20")
+        for i, label in enumerate(np.unique(labels)):
+            keep = labels == label
+            ax.scatter(points[keep, 0], points[keep, 1], s=8, color=cmap(i % cmap.N), label=str(label))
+        if legend:
+            ax.legend(markerscale=2, fontsize="small", loc="best", ncols=2)
+    if texts is not None:
+        if len(texts) != len(points):
+            raise ValueError(f"{len(texts)} texts for {len(points)} vectors.")
+        for (x, y), text in zip(points, texts):
+            ax.annotate(str(text), (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
+    ax.set(xticks=[], yticks=[], title=title or method.upper())
+    return fig
+
+
+def heatmap(
+    matrix,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+    annotate: bool = False,
+    fmt: str = "{:.2f}",
+    colorbar: bool = True,
+) -> Figure:
+    """A labelled heatmap for attention, similarity or confusion matrices."""
+    m = _as_numpy(matrix)
+    if m.ndim != 2:
+        raise ValueError(f"heatmap needs a 2-D matrix, got shape {m.shape}.")
+    for labels, size, what in ((row_labels, m.shape[0], "row"), (col_labels, m.shape[1], "column")):
+        if labels is not None and len(labels) != size:
+            raise ValueError(f"{len(labels)} {what} labels for {size} {what}s.")
+    fig, ax = _axes(ax, (0.4 * m.shape[1] + 2, 0.4 * m.shape[0] + 1.5))
+    image = ax.imshow(m, cmap=cmap, aspect="auto")
+    if row_labels is not None:
+        ax.set_yticks(range(len(row_labels)), [str(s) for s in row_labels])
+    if col_labels is not None:
+        ax.set_xticks(range(len(col_labels)), [str(s) for s in col_labels], rotation=90)
+    if annotate:
+        middle = (np.nanmax(m) + np.nanmin(m)) / 2
+        for (i, j), value in np.ndenumerate(m):
+            ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8,
+                    color="black" if value > middle else "white")
+    if colorbar:
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def image_grid(
+    images,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    cmap: str = "gray",
+    size: float = 1.2,
+    suptitle: str | None = None,
+    symmetric: bool = False,
+) -> Figure:
+    """Show ``(n, h, w)`` or ``(n, 1, h, w)`` images in a grid, with optional titles.
+
+    ``symmetric=True`` centres the colour scale on zero for each image, which is how
+    learned filters are best read (red positive, blue negative).
+    """
+    imgs = _as_numpy(images)
+    if imgs.ndim == 4 and imgs.shape[1] == 1:
+        imgs = imgs[:, 0]
+    if imgs.ndim != 3 or len(imgs) == 0:
+        raise ValueError(f"image_grid needs (n, h, w) or (n, 1, h, w) images, got shape {imgs.shape}.")
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"{len(titles)} titles for {len(imgs)} images.")
+    ncols = min(ncols, len(imgs))
+    nrows = -(-len(imgs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(imgs):
+            continue
+        if symmetric:
+            bound = float(np.abs(imgs[i]).max()) or 1.0
+            ax.imshow(imgs[i], cmap="RdBu_r", vmin=-bound, vmax=bound)
+        else:
+            ax.imshow(imgs[i], cmap=cmap)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

@@ -1,0 +1,106 @@
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from ptm_lib.train import History, amp_dtype, classification_loss, fit, progress_enabled, to_device
+
+
+def blobs(n=256, seed=0):
+    """Two well separated Gaussian blobs: a problem any classifier must fit."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 2, generator=g) * 0.5 + (y[:, None] * 2 - 1) * 2.0
+    return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, generator=g)
+
+
+def accuracy(model, data):
+    x, y = data.dataset.tensors
+    return (model(x).argmax(-1) == y).float().mean().item()
+
+
+def test_fit_learns_a_tiny_problem_and_records_history():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    data = blobs()
+    history = fit(model, data, classification_loss, epochs=5, lr=1e-2, log_every=4,
+                  evaluate=lambda m: {"accuracy": accuracy(m, data)}, eval_every=20)
+    steps, losses = history.series("loss")
+    assert steps == sorted(steps) and steps[-1] == 5 * len(data)
+    assert losses[-1] < 0.2 * losses[0]
+    assert history.last("accuracy") > 0.97
+    assert [r["step"] for r in history.val] == [20, 40]
+    assert model.training  # fit leaves the model in training mode
+
+
+def test_fit_by_steps_cycles_the_data():
+    model = nn.Linear(2, 2)
+    history = fit(model, blobs(64), classification_loss, steps=7, log_every=3)
+    assert [r["step"] for r in history.train] == [3, 6, 7]
+
+
+def test_frozen_parameters_do_not_move():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    model[0].requires_grad_(False)
+    before = model[0].weight.clone()
+    fit(model, blobs(), classification_loss, steps=10)
+    assert torch.equal(before, model[0].weight)
+
+
+def test_bfloat16_autocast_path_trains_on_cpu():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    history = fit(model, blobs(), classification_loss, epochs=4, lr=1e-2, amp="bf16")
+    assert history.series("loss")[1][-1] < 0.3
+    assert model[0].weight.dtype == torch.float32  # autocast, not a cast of the weights
+
+
+def test_gradient_clipping_bounds_the_update():
+    model = nn.Linear(1, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    data = [(torch.tensor([[1000.0]]), torch.tensor([[1000.0]]))]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    fit(model, data, lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(), steps=1, optimizer=opt, clip_norm=0.5)
+    assert model.weight.abs().item() == pytest.approx(0.5)
+
+
+def test_amp_choices():
+    assert amp_dtype(torch.device("cpu")) is None
+    assert amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16
+    assert amp_dtype(torch.device("cpu"), "off") is None
+    with pytest.raises(ValueError, match="amp="):
+        amp_dtype(torch.device("cpu"), "int8")
+
+
+def test_clear_errors():
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="exactly one of steps= or epochs="):
+        fit(model, blobs(), classification_loss)
+    with pytest.raises(ValueError, match="empty"):
+        fit(model, [], classification_loss, steps=3)
+    frozen = nn.Linear(2, 2).requires_grad_(False)
+    with pytest.raises(ValueError, match="frozen"):
+        fit(frozen, blobs(), classification_loss, steps=1)
+    bad = [(torch.tensor([[float("nan"), 0.0]]), torch.tensor([0]))]
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        fit(model, bad, classification_loss, steps=1)
+
+
+def test_to_device_handles_nesting():
+    batch = {"x": torch.ones(2), "pair": (torch.zeros(1), [torch.ones(1)]), "n": 3}
+    moved = to_device(batch, "cpu")
+    assert moved["n"] == 3 and isinstance(moved["pair"], tuple) and isinstance(moved["pair"][1], list)
+
+
+def test_history_names_missing_metric():
+    h = History(train=[{"step": 1, "epoch": 0, "loss": 1.0}])
+    with pytest.raises(KeyError, match="has \\['loss'\\]"):
+        h.series("accuracy")
+
+
+def test_progress_switch(monkeypatch):
+    monkeypatch.setenv("PTM_PROGRESS", "0")
+    assert not progress_enabled()
+    monkeypatch.setenv("PTM_PROGRESS", "1")
+    assert progress_enabled()

@@ -1,0 +1,77 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ptm_lib import viz  # noqa: E402
+from ptm_lib.train import History  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def history(offset=0.0):
+    return History(train=[{"step": s, "epoch": 0, "loss": 1 / s + offset} for s in range(1, 6)],
+                   val=[{"step": 5, "accuracy": 0.9}])
+
+
+def test_plot_history_draws_one_line_per_run():
+    fig = viz.plot_history({"a": history(), "b": history(0.1)})
+    assert isinstance(fig, Figure)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 2 and list(lines[1].get_ydata()) == pytest.approx([1 / s + 0.1 for s in range(1, 6)])
+    assert viz.plot_history(history(), "accuracy", split="val").axes[0].get_ylabel() == "val accuracy"
+
+
+def test_project_2d_shapes_and_errors():
+    x = np.random.default_rng(0).normal(size=(40, 60))
+    assert viz.project_2d(x, "pca").shape == (40, 2)
+    assert viz.project_2d(torch.tensor(x), "tsne").shape == (40, 2)
+    with pytest.raises(ValueError, match="'pca' or 'tsne'"):
+        viz.project_2d(x, "umap")
+    with pytest.raises(ValueError, match="n >= 3"):
+        viz.project_2d(x[:2])
+
+
+def test_pca_map_separates_two_clusters():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 0.1, (20, 5)), rng.normal(5, 0.1, (20, 5))])
+    points = viz.project_2d(x)
+    assert abs(points[:20, 0].mean() - points[20:, 0].mean()) > 5
+
+
+def test_embedding_map_labels_and_texts():
+    x = np.random.default_rng(0).normal(size=(12, 4))
+    fig = viz.embedding_map(x, labels=["a", "b"] * 6, texts=[f"w{i}" for i in range(12)])
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2 and len(ax.texts) == 12
+    with pytest.raises(ValueError, match="3 labels for 12 vectors"):
+        viz.embedding_map(x, labels=["a", "b", "c"])
+
+
+def test_heatmap_labels_and_annotations():
+    fig = viz.heatmap(np.eye(3), row_labels="abc", col_labels="xyz", annotate=True, title="t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert len(ax.texts) == 9 and ax.get_title() == "t"
+    with pytest.raises(ValueError, match="2 row labels for 3 rows"):
+        viz.heatmap(np.eye(3), row_labels="ab")
+    with pytest.raises(ValueError, match="2-D"):
+        viz.heatmap(np.ones(3))
+
+
+def test_image_grid_layout_and_errors():
+    fig = viz.image_grid(torch.rand(10, 1, 8, 8), titles=[str(i) for i in range(10)], ncols=4, symmetric=True)
+    assert len(fig.axes) == 12 and sum(bool(a.images) for a in fig.axes) == 10
+    with pytest.raises(ValueError, match="2 titles for 3 images"):
+        viz.image_grid(np.zeros((3, 4, 4)), titles=["a", "b"])
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        viz.image_grid(np.zeros((4, 4)))
