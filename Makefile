@@ -1,0 +1,26 @@
+# `make book` sets everything up (a virtualenv in .venv from requirements.txt) and builds
+# the HTML book into _build/html; `make test` runs every test, notebooks included.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: book test execute clean
+
+book: $(VENV)/.installed
+	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+
+test: book
+	$(PY) -m pytest
+
+# Re-run chapters and save their outputs (the state CI checks): make execute NB=chapters/01_image_pretraining.ipynb
+execute: $(VENV)/.installed
+	$(PY) scripts/execute_notebooks.py $(or $(NB),chapters/*.ipynb)
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+clean:
+	rm -rf _build
