@@ -219,6 +219,7 @@ _PAGE_FACTS_JS = """
     widgetViews: document.querySelectorAll(`script[type="${widgetView}"]`).length,
     cellOutputs: document.querySelectorAll(".cell_output").length,
     outputFigures: document.querySelectorAll(".cell_output img").length,
+    colabLinks: Array.from(document.querySelectorAll('a[href*="colab.research.google.com"]')).map(a => a.href),
   };
 }
 """
@@ -348,6 +349,11 @@ def test_page_renders(request, rel):
             "in PAGES_WITHOUT_FIGURES."
         )
 
+    if facts["cellOutputs"]:
+        expected = _colab_url(rel)
+        if expected not in facts["colabLinks"]:
+            problems.append(f"no 'launch in Colab' link to {expected} (found {facts['colabLinks']})")
+
     own_errors = [
         e
         for e in page_errors
@@ -362,6 +368,16 @@ def test_page_renders(request, rel):
             + "\n  - ".join(problems),
             pytrace=False,
         )
+
+
+def _colab_url(rel: str) -> str:
+    """The Colab launch URL Jupyter Book should give a notebook page, from _config.yml."""
+    import yaml
+
+    repo = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]
+    github = repo["url"].rstrip("/").removeprefix("https://github.com/")
+    notebook = re.sub(r"\.html$", ".ipynb", rel)
+    return f"https://colab.research.google.com/github/{github}/blob/{repo.get('branch', 'main')}/{notebook}"
 
 
 def _stack_urls(error) -> list[str]:
