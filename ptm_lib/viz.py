@@ -188,3 +188,54 @@ def image_grid(
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def live_widgets() -> bool:
+    """Whether to show ipywidgets explorers: False when ``PTM_STATIC=1``.
+
+    The saved book and CI set ``PTM_STATIC=1``: a widget in a saved notebook shows nothing
+    to an HTML reader (there is no kernel behind it), so each explorer is paired with a
+    static figure or table in the chapter instead.
+    """
+    import os
+
+    return os.environ.get("PTM_STATIC", "0").strip().lower() in {"", "0", "false", "no", "off"}
+
+
+def text_explorer(respond, description: str, placeholder: str = "", initial: str = ""):
+    """A text box that shows ``respond(text)`` below it each time the reader presses Enter.
+
+    ``respond`` returns anything displayable (a figure, a DataFrame, a string). With
+    ``PTM_STATIC=1`` nothing interactive is built: a one-line note is printed and ``None``
+    returned, so the chapter's static example carries the result. Errors from ``respond``
+    (an unknown word, say) are shown as their message, not as a traceback.
+    """
+    if not live_widgets():
+        print(f"[{description}: an interactive explorer; run the notebook to use it. A static example follows.]")
+        return None
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    box = widgets.Text(value=initial, placeholder=placeholder, description=description,
+                       continuous_update=False, layout=widgets.Layout(width="60%"),
+                       style={"description_width": "initial"})
+    out = widgets.Output()
+
+    def update(change=None):
+        out.clear_output(wait=True)
+        with out:
+            try:
+                result = respond(box.value)
+            except (KeyError, ValueError) as error:
+                print(error.args[0] if error.args else error)
+                return
+            display(result)
+            if isinstance(result, Figure):
+                plt.close(result)
+
+    box.observe(update, names="value")
+    if initial:
+        update()
+    ui = widgets.VBox([box, out])
+    display(ui)
+    return ui

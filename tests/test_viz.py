@@ -75,3 +75,26 @@ def test_image_grid_layout_and_errors():
         viz.image_grid(np.zeros((3, 4, 4)), titles=["a", "b"])
     with pytest.raises(ValueError, match=r"\(n, h, w\)"):
         viz.image_grid(np.zeros((4, 4)))
+
+
+def test_text_explorer_is_a_note_in_static_mode(monkeypatch, capsys):
+    monkeypatch.setenv("PTM_STATIC", "1")
+    assert viz.text_explorer(lambda text: text.upper(), "Echo") is None
+    assert "interactive explorer" in capsys.readouterr().out
+
+
+def test_text_explorer_answers_and_reports_errors(monkeypatch):
+    monkeypatch.setenv("PTM_STATIC", "0")
+    answers = []
+
+    def respond(text):
+        if text == "bad":
+            raise KeyError("'bad' is not in the vocabulary")
+        answers.append(text)
+        return text.upper()
+
+    ui = viz.text_explorer(respond, "Echo", initial="hi")
+    box, out = ui.children
+    box.value = "bad"  # shows the message in the output area instead of raising
+    box.value = "there"
+    assert answers == ["hi", "there"]
