@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 LossFn = Callable[[torch.nn.Module, Any], torch.Tensor]
 EvalFn = Callable[[torch.nn.Module], Mapping[str, float]]
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass
@@ -110,6 +111,8 @@ def fit(
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     clip_norm: float | None = 1.0,
+    schedule: str = "constant",
+    warmup: float = 0.05,
     amp: str = "auto",
     device: torch.device | str | None = None,
     evaluate: EvalFn | None = None,
@@ -121,7 +124,10 @@ def fit(
 
     Give exactly one of ``steps`` (cycle through ``data`` until that many updates) and
     ``epochs`` (passes over ``data``). Without ``optimizer``, AdamW over the parameters
-    that require gradients is used with ``lr`` and ``weight_decay``. ``evaluate(model)``
+    that require gradients is used with ``lr`` and ``weight_decay``. ``schedule`` sets the
+    learning rate over training: ``"constant"``, or a linear warm-up over the first
+    ``warmup`` fraction of the updates followed by a ``"linear"`` or ``"cosine"`` decay to
+    zero (see :func:`lr_multiplier`). ``evaluate(model)``
     runs every ``eval_every`` steps (if given) and once at the end, in eval mode without
     gradients, and must return a dict of numbers.
     """
@@ -133,6 +139,8 @@ def fit(
     if not params:
         raise ValueError("Every parameter is frozen: unfreeze something before training.")
     optimizer = optimizer or torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    total = steps if steps is not None else _len_or_none(data, epochs)
+    scheduler = _scheduler(optimizer, schedule, warmup, total)
     dtype = amp_dtype(device, amp)
     scaler = torch.amp.GradScaler(device.type) if dtype is torch.float16 else None
     history = History()
@@ -147,11 +155,12 @@ def fit(
         history.val.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
 
     model.train()
-    total = steps if steps is not None else _len_or_none(data, epochs)
     bar = tqdm(total=total, desc=desc, disable=not progress_enabled(), leave=False)
     running, count, step = 0.0, 0, 0
     for epoch, batch in _batches(data, epochs, steps):
         loss = _update(model, loss_fn, to_device(batch, device), optimizer, params, dtype, scaler, clip_norm)
+        if scheduler is not None:
+            scheduler.step()
         step += 1
         running, count = running + loss, count + 1
         if step % log_every == 0 or step == steps:
@@ -169,6 +178,37 @@ def fit(
     if not (history.val and history.val[-1]["step"] == step):
         run_eval(step)
     return history
+
+
+def lr_multiplier(step: int, total: int, schedule: str = "linear", warmup: float = 0.05) -> float:
+    """The factor applied to the base learning rate before update ``step`` of ``total``.
+
+    A linear warm-up from 0 over the first ``warmup * total`` updates, then a linear or
+    cosine decay to 0 at ``total``; ``"constant"`` is always 1.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r}; use one of {SCHEDULES}.")
+    if schedule == "constant":
+        return 1.0
+    warm = max(1, round(warmup * total))
+    if step < warm:
+        return (step + 1) / warm
+    progress = min(1.0, (step - warm + 1) / max(1, total - warm))
+    return 1.0 - progress if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _scheduler(optimizer, schedule: str, warmup: float, total: int | None):
+    """A LambdaLR following :func:`lr_multiplier`, or None for a constant rate."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r}; use one of {SCHEDULES}.")
+    if schedule == "constant":
+        return None
+    if total is None:
+        raise ValueError(f"schedule={schedule!r} needs to know the number of updates: give steps=, "
+                         "or epochs= with data that has a len().")
+    if not 0.0 <= warmup < 1.0:
+        raise ValueError(f"warmup is a fraction of the updates in [0, 1), got {warmup}.")
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_multiplier(step, total, schedule, warmup))
 
 
 def _len_or_none(data: Iterable, epochs: int | None) -> int | None:
@@ -209,4 +249,4 @@ def classification_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch
     return torch.nn.functional.cross_entropy(model(x).float(), y)
 
 
-__all__ = ["History", "fit", "classification_loss", "to_device", "amp_dtype", "progress_enabled"]
+__all__ = ["History", "fit", "lr_multiplier", "classification_loss", "to_device", "amp_dtype", "progress_enabled"]

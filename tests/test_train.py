@@ -104,3 +104,27 @@ def test_progress_switch(monkeypatch):
     assert not progress_enabled()
     monkeypatch.setenv("PTM_PROGRESS", "1")
     assert progress_enabled()
+
+
+def test_lr_schedules_warm_up_then_decay_to_zero():
+    from ptm_lib.train import lr_multiplier
+
+    total = 100
+    linear = [lr_multiplier(s, total, "linear", warmup=0.1) for s in range(total)]
+    assert linear[0] == pytest.approx(0.1) and linear[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(linear[9:], linear[10:])) and linear[-1] == pytest.approx(0.0)
+    cosine = [lr_multiplier(s, total, "cosine", warmup=0.1) for s in range(total)]
+    assert cosine[9] == pytest.approx(1.0) and cosine[-1] == pytest.approx(0.0, abs=1e-12)
+    assert cosine[50] > linear[50]  # cosine stays high longer
+    assert lr_multiplier(7, total, "constant") == 1.0
+    with pytest.raises(ValueError, match="schedule="):
+        lr_multiplier(0, total, "step")
+
+
+def test_fit_applies_the_schedule_to_the_optimizer():
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    fit(model, blobs(64), classification_loss, steps=10, optimizer=opt, schedule="linear", warmup=0.2)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="number of updates"):
+        fit(model, iter([]), classification_loss, epochs=1, schedule="cosine")
