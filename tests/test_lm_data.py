@@ -1,0 +1,95 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ptm_lib.data.lm import (
+    Batches,
+    context_windows,
+    interpolate_log_probs,
+    perplexity,
+    perplexity_from_nll,
+    token_log_probs,
+)
+
+
+def test_context_windows_hand_made():
+    X, y = context_windows(np.array([5, 6, 7, 8]), context=3, pad_id=0)
+    assert X.dtype == torch.long and y.dtype == torch.long
+    assert X.tolist() == [[0, 0, 0], [0, 0, 5], [0, 5, 6], [5, 6, 7]]
+    assert y.tolist() == [5, 6, 7, 8]
+
+
+def test_context_windows_accepts_lists_and_tensors_and_is_a_copy():
+    ids = torch.tensor([1, 2, 3])
+    X, y = context_windows(ids, context=1, pad_id=9)
+    assert X.tolist() == [[9], [1], [2]]
+    X2, _ = context_windows([1, 2, 3], context=1, pad_id=9)
+    assert torch.equal(X, X2)
+    y[0] = 100  # the examples do not alias the caller's ids
+    assert ids[0] == 1
+
+
+def test_context_windows_bad_input():
+    with pytest.raises(ValueError, match="context must be at least 1"):
+        context_windows([1, 2], 0, pad_id=0)
+    with pytest.raises(ValueError, match="1-D"):
+        context_windows(np.zeros((2, 2), dtype=int), 2, pad_id=0)
+    with pytest.raises(TypeError, match="encode the words"):
+        context_windows(np.array([0.5, 1.0]), 2, pad_id=0)
+
+
+def test_batches_cover_every_example_once_per_pass():
+    X, y = context_windows(np.arange(10), 2, pad_id=0)
+    batches = Batches(X, y, batch_size=4, shuffle=True, seed=1)
+    assert len(batches) == 3
+    for _ in range(2):
+        seen = torch.cat([yb for _, yb in batches])
+        assert sorted(seen.tolist()) == list(range(10))
+    xb, yb = next(iter(Batches(X, y, 4, shuffle=False)))
+    assert torch.equal(xb, X[:4]) and torch.equal(yb, y[:4])
+
+
+class Uniform(nn.Module):
+    """Predicts every word with probability 1 / V, whatever the context."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, ids):
+        return torch.zeros(ids.shape[0], self.vocab_size) + self.dummy
+
+
+def test_uniform_model_has_perplexity_vocab_size():
+    X, y = context_windows(torch.randint(0, 37, (101,)), 3, pad_id=0)
+    assert perplexity(Uniform(37), X, y, batch_size=16) == pytest.approx(37, rel=1e-6)
+
+
+def test_token_log_probs_restore_mode_and_match_log_softmax():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(11, 4), nn.Flatten(), nn.Dropout(0.5), nn.Linear(8, 11))
+    model.train()
+    X, y = context_windows(torch.randint(0, 11, (30,)), 2, pad_id=0)
+    logp = token_log_probs(model, X, y, batch_size=7)
+    assert model.training
+    model.eval()
+    expected = torch.log_softmax(model(X), -1).gather(1, y[:, None]).squeeze(1)
+    assert logp.shape == (30,) and torch.allclose(logp.float(), expected, atol=1e-6)
+
+
+def test_perplexity_from_nll():
+    assert perplexity_from_nll(10 * math.log(4), 10) == pytest.approx(4)
+    with pytest.raises(ValueError, match="at least one"):
+        perplexity_from_nll(0.0, 0)
+
+
+def test_interpolate_log_probs():
+    a, b = np.log([0.2, 0.5]), np.log([0.4, 0.1])
+    assert np.allclose(np.exp(interpolate_log_probs(a, b, 0.5)), [0.3, 0.3])
+    assert np.allclose(interpolate_log_probs(a, b, 1.0), a)
+    with pytest.raises(ValueError, match="weight"):
+        interpolate_log_probs(a, b, 1.5)

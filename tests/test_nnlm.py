@@ -1,0 +1,86 @@
+import math
+
+import pytest
+import torch
+
+from ptm_lib.data.lm import Batches, context_windows, perplexity
+from ptm_lib.models.nnlm import NNLM, NNLMConfig, lm_loss
+from ptm_lib.train import fit
+
+V, N_CTX, EMB, HID = 20, 3, 8, 16
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return NNLM(NNLMConfig(vocab_size=V, context=N_CTX, embed_dim=EMB, hidden=HID))
+
+
+def test_shapes_and_shared_embedding(model):
+    ids = torch.randint(0, V, (5, N_CTX))
+    assert model(ids).shape == (5, V)
+    assert isinstance(model.C, torch.nn.Embedding) and model.C.weight.shape == (V, EMB)
+    assert model.features(ids).shape == (5, N_CTX * EMB)
+    # one matrix C for every position: the same word gives the same slice wherever it stands
+    x = model.features(torch.tensor([[7, 7, 7]]))
+    assert torch.equal(x[0, :EMB], x[0, EMB : 2 * EMB]) and torch.equal(x[0, :EMB], x[0, 2 * EMB :])
+    assert model.W is None
+
+
+def test_wrong_context_length_is_a_clear_error(model):
+    with pytest.raises(ValueError, match="exactly 3 previous words"):
+        model(torch.zeros(2, 4, dtype=torch.long))
+
+
+def test_direct_connections_follow_eq_1():
+    torch.manual_seed(0)
+    model = NNLM(NNLMConfig(V, N_CTX, EMB, HID, direct=True))
+    assert model.W.weight.shape == (V, N_CTX * EMB) and model.W.bias is None
+    ids = torch.randint(0, V, (4, N_CTX))
+    x = model.C(ids).reshape(4, -1)
+    # y = b + W x + U tanh(d + H x)
+    expected = model.U.bias + x @ model.W.weight.T + torch.tanh(model.H.bias + x @ model.H.weight.T) @ model.U.weight.T
+    assert torch.allclose(model(ids), expected, atol=1e-5)
+    with torch.no_grad():
+        without = model(ids) - model.W(x)
+        model.W.weight.zero_()
+    assert torch.allclose(model(ids), without, atol=1e-6)
+    assert not torch.allclose(without, expected, atol=1e-3), "the direct term must change the output"
+
+
+def test_config_checks():
+    with pytest.raises(ValueError, match="direct=True"):
+        NNLMConfig(V, hidden=0)
+    linear_only = NNLM(NNLMConfig(V, N_CTX, EMB, hidden=0, direct=True))
+    assert linear_only(torch.zeros(2, N_CTX, dtype=torch.long)).shape == (2, V)
+    with pytest.raises(ValueError, match="dropout"):
+        NNLMConfig(V, dropout=1.0)
+
+
+def test_next_word_distribution(model):
+    model.train()
+    p = model.next_word_distribution([1, 2, 3, 4])
+    assert p.shape == (V,) and p.sum().item() == pytest.approx(1.0, abs=1e-5)
+    assert model.training, "the previous mode is restored"
+    assert torch.allclose(p, torch.softmax(model.eval()(torch.tensor([[2, 3, 4]])), -1)[0])
+    assert torch.allclose(model.next_word_distribution([4], pad_id=0), model.next_word_distribution([0, 0, 4]))
+    assert model.next_word_distribution(torch.tensor([[1, 2, 3], [4, 5, 6]])).shape == (2, V)
+    with pytest.raises(ValueError, match="pad_id"):
+        model.next_word_distribution([4])
+
+
+def test_memorises_a_tiny_corpus(model):
+    torch.manual_seed(0)
+    ids = torch.randint(1, V, (80,))  # random words: each 3-word context is (almost surely) unique
+    X, y = context_windows(ids, N_CTX, pad_id=0)
+    assert perplexity(model, X, y) > V / 2  # untrained: close to uniform
+    history = fit(model, Batches(X, y, batch_size=16, seed=0), lm_loss, steps=400, lr=1e-2,
+                  evaluate=lambda m: {"ppl": perplexity(m, X, y)}, eval_every=100)
+    assert history.last("ppl") < 1.5
+    assert math.exp(history.last("loss", "train")) < 1.5
+
+
+def test_trains_under_bf16_autocast(model):
+    X, y = context_windows(torch.randint(1, V, (40,)), N_CTX, pad_id=0)
+    history = fit(model, Batches(X, y, 8), lm_loss, steps=3, amp="bf16", device="cpu")
+    assert all(math.isfinite(r["loss"]) for r in history.train)
