@@ -72,5 +72,16 @@ def test_index_raises_a_helpful_key_error():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="min_count"):
         Vocab({"a": 1}, min_count=0)
-    with pytest.raises(ValueError, match="special"):
-        Vocab({"a": 1}, specials=())
+    with pytest.raises(ValueError, match="distinct"):
+        Vocab({"a": 1}, specials=("<unk>", "<unk>"))
+
+
+def test_closed_vocabulary_has_no_unknown_token():
+    vocab = Vocab({"the": 5, "cat": 2, "rare": 1}, min_count=2, specials=())
+    assert vocab.itos == ["the", "cat"] and vocab.unk_id is None and vocab.unk is None
+    assert vocab.counts.tolist() == [5, 2]  # the dropped word's count goes nowhere
+    assert vocab.encode_known(["the", "rare", "cat", "dog"]).tolist() == [0, 1]
+    with pytest.raises(OutOfVocabularyError, match="'rare' is not in the vocabulary"):
+        vocab.encode(["the", "rare"])
+    with pytest.raises(OutOfVocabularyError):
+        vocab["dog"]

@@ -36,13 +36,14 @@ class Vocab:
 
     Attributes: ``itos`` (id -> word), ``stoi`` (word -> id), ``counts`` (int64 array,
     corpus count per id), ``unk_id``, ``min_count``, ``max_size``, ``specials``.
+
+    ``specials=()`` makes a *closed* vocabulary, as word2vec uses: there is no unknown
+    token (``unk_id`` is None), rare words are simply absent, :meth:`encode` raises on
+    them and :meth:`encode_known` drops them.
     """
 
     def __init__(self, counts: Mapping[str, int], min_count: int = 1,
                  max_size: int | None = None, specials: Sequence[str] = (UNK,)):
-        if not specials:
-            raise ValueError("a Vocab needs at least one special token, the unknown word "
-                             "(e.g. specials=('<unk>',))")
         if len(set(specials)) != len(specials):
             raise ValueError(f"specials must be distinct, got {tuple(specials)}")
         if min_count < 1:
@@ -63,13 +64,13 @@ class Vocab:
         kept = [wc for wc in words if wc[1] >= min_count]
         if max_size is not None:
             kept = kept[:max_size]
-        dropped = sum(c for _, c in words) - sum(c for _, c in kept)
-        special_counts[self.specials[0]] += dropped
+        if self.specials:  # the unknown token stands for every dropped word
+            special_counts[self.specials[0]] += sum(c for _, c in words) - sum(c for _, c in kept)
         self.itos: list[str] = list(self.specials) + [w for w, _ in kept]
         self.stoi: dict[str, int] = {w: i for i, w in enumerate(self.itos)}
         self.counts = np.array([special_counts[s] for s in self.specials]
                                + [c for _, c in kept], dtype=np.int64)
-        self.unk_id = 0
+        self.unk_id: int | None = 0 if self.specials else None
 
     @classmethod
     def build(cls, documents: Iterable[Iterable[str]], min_count: int = 1,
@@ -81,9 +82,9 @@ class Vocab:
         return cls(counts, min_count=min_count, max_size=max_size, specials=specials)
 
     @property
-    def unk(self) -> str:
-        """The unknown-word token (the first special)."""
-        return self.itos[self.unk_id]
+    def unk(self) -> str | None:
+        """The unknown-word token (the first special), or None in a closed vocabulary."""
+        return None if self.unk_id is None else self.itos[self.unk_id]
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -93,8 +94,8 @@ class Vocab:
         return word in self.stoi
 
     def __getitem__(self, word: str) -> int:
-        """The id of ``word``, or ``unk_id`` when it is missing."""
-        return self.stoi.get(word, self.unk_id)
+        """The id of ``word``, or ``unk_id`` when it is missing (an error if there is none)."""
+        return self.index(word) if self.unk_id is None else self.stoi.get(word, self.unk_id)
 
     def index(self, word: str) -> int:
         """The id of ``word``; raises :class:`OutOfVocabularyError` when it is missing."""
@@ -108,9 +109,18 @@ class Vocab:
             ) from None
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
-        """Token list -> int64 id array (unknown words -> ``unk_id``)."""
+        """Token list -> int64 id array (unknown words -> ``unk_id``; in a closed
+        vocabulary they raise :class:`OutOfVocabularyError`: use :meth:`encode_known`)."""
+        if self.unk_id is None:
+            return np.fromiter((self.index(t) for t in tokens), dtype=np.int64)
         get, unk = self.stoi.get, self.unk_id
         return np.fromiter((get(t, unk) for t in tokens), dtype=np.int64)
+
+    def encode_known(self, tokens: Iterable[str]) -> np.ndarray:
+        """Token list -> int64 ids of the tokens in the vocabulary, dropping the others
+        (what word2vec does with words below ``min_count``)."""
+        get = self.stoi.get
+        return np.fromiter((i for i in (get(t) for t in tokens) if i is not None), dtype=np.int64)
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Id sequence (list, array or tensor) -> token list."""
