@@ -1,11 +1,15 @@
-"""Metrics shared by the chapters (accuracy here; perplexity, analogy and F1 join later)."""
+"""Metrics shared by the chapters: accuracy, and for word vectors (chapter 3) nearest
+neighbours, analogies (3CosAdd, Mikolov et al. 2013) and word similarity (Spearman)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
+from .data.vocab import OutOfVocabularyError  # raised for unknown words, a KeyError
 from .train import to_device
 
 
@@ -35,3 +39,117 @@ def accuracy(model: torch.nn.Module, data: Iterable, device: torch.device | str 
 def embed(fn: Callable[[torch.Tensor], torch.Tensor], data: Iterable, device: torch.device | str = "cpu") -> torch.Tensor:
     """Stack ``fn(x)`` (flattened per example) over the ``(x, y)`` batches of ``data``."""
     return torch.cat([fn(to_device(x, device)).flatten(1).float().cpu() for x, _ in data])
+
+
+# ---------------------------------------------------------------------------------------
+# Word vectors (chapter 3). ``vectors`` is a ``(V, d)`` array (or tensor) whose row ``i`` is
+# the vector of ``words[i]``; rows are normalised here, so any scale will do.
+
+def _unit_rows(vectors: Any) -> np.ndarray:
+    v = vectors.detach().cpu().float().numpy() if isinstance(vectors, torch.Tensor) else np.asarray(vectors, dtype=np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def _lookup(words: Sequence[str], lower: bool) -> dict[str, int]:
+    """Word -> row; with ``lower`` the first (most frequent) row of each lower-cased form."""
+    index: dict[str, int] = {}
+    for i, w in enumerate(words):
+        index.setdefault(w.lower() if lower else w, i)
+    return index
+
+
+def nearest(vectors: Any, words: Sequence[str], query: str, k: int = 10) -> list[tuple[str, float]]:
+    """The ``k`` words with the highest cosine similarity to ``query`` (itself excluded).
+
+    Raises :class:`OutOfVocabularyError` (a ``KeyError``) naming ``query`` if it has no vector.
+    """
+    index = _lookup(words, lower=False)
+    if query not in index:
+        raise OutOfVocabularyError(
+            f"{query!r} is not in the vocabulary of {len(words)} words; check its spelling and "
+            "case, or lower min_count so that rarer words get vectors."
+        )
+    unit = _unit_rows(vectors)
+    sims = unit @ unit[index[query]]
+    sims[index[query]] = -np.inf
+    top = np.argsort(-sims, kind="stable")[:k]
+    return [(words[i], float(sims[i])) for i in top]
+
+
+def _as_question(q: Any) -> tuple[str, str, str, str, str]:
+    """``(section, a, b, c, d)`` from an ``Analogy``-like object or a 4/5-tuple."""
+    if hasattr(q, "a"):
+        return getattr(q, "section", ""), q.a, q.b, q.c, q.d
+    return ("", *q) if len(q) == 4 else tuple(q)
+
+
+def analogy(vectors: Any, words: Sequence[str], questions: Iterable[Any], restrict: int | None = None,
+            lower: bool = True, batch_size: int = 1024) -> dict[str, Any]:
+    """Accuracy on "a is to b as c is to d" questions by 3CosAdd (Mikolov et al. 2013).
+
+    The answer is ``argmax_x cos(x, b) - cos(x, a) + cos(x, c)`` over the vocabulary (or its
+    first ``restrict`` rows, i.e. the most frequent words if ``words`` is sorted by count),
+    excluding ``a``, ``b`` and ``c``; it is correct if it is ``d``. Questions with any word
+    outside that vocabulary are skipped and counted in ``coverage`` (as gensim does).
+    ``lower`` compares lower-cased words (the Google set is capitalised). Scores are computed
+    in batches with one matrix product each. Returns ``accuracy`` (over covered questions),
+    ``coverage``, ``correct``, ``total`` and ``sections``: per section ``{accuracy, correct,
+    covered, total}``.
+    """
+    words = list(words)[:restrict] if restrict else list(words)
+    unit = _unit_rows(vectors)[: len(words)]
+    index = _lookup(words, lower)
+    rows, names, totals = [], [], {}
+    for q in questions:
+        section, *quad = _as_question(q)
+        totals[section] = totals.get(section, 0) + 1
+        ids = [index.get(w.lower() if lower else w) for w in quad]
+        if None not in ids:
+            rows.append(ids)
+            names.append(section)
+    total = sum(totals.values())
+    if total == 0:
+        raise ValueError("No analogy questions were given.")
+    ids = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+    hits = np.zeros(len(ids), dtype=bool)
+    for lo in range(0, len(ids), batch_size):
+        a, b, c, d = ids[lo:lo + batch_size].T
+        scores = (unit[b] - unit[a] + unit[c]) @ unit.T  # (batch, V)
+        r = np.arange(len(a))
+        scores[r, a] = scores[r, b] = scores[r, c] = -np.inf
+        hits[lo:lo + batch_size] = scores.argmax(1) == d
+    sections = {}
+    for name, n in totals.items():
+        mine = np.array([s == name for s in names], dtype=bool)
+        covered = int(mine.sum())
+        correct = int(hits[mine].sum()) if covered else 0
+        sections[name] = {"accuracy": correct / covered if covered else float("nan"),
+                          "correct": correct, "covered": covered, "total": n}
+    correct = int(hits.sum())
+    return {"accuracy": correct / len(ids) if len(ids) else float("nan"), "coverage": len(ids) / total,
+            "correct": correct, "total": total, "sections": sections}
+
+
+def similarity(vectors: Any, words: Sequence[str], pairs: Iterable[tuple[str, str, float]],
+               lower: bool = True) -> dict[str, float]:
+    """Spearman correlation between cosine similarities and human scores.
+
+    ``pairs`` are ``(word1, word2, score)`` as in WordSim-353 or SimLex-999; pairs with an
+    out-of-vocabulary word are skipped. Returns ``spearman``, ``coverage`` and ``pairs``
+    (the number used).
+    """
+    from scipy.stats import spearmanr
+
+    index = _lookup(words, lower)
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("No word pairs were given.")
+    unit = _unit_rows(vectors)
+    found = [(index.get(a.lower() if lower else a), index.get(b.lower() if lower else b), s) for a, b, s in pairs]
+    found = [(i, j, s) for i, j, s in found if i is not None and j is not None]
+    if len(found) < 2:
+        return {"spearman": float("nan"), "coverage": len(found) / len(pairs), "pairs": len(found)}
+    i, j, human = map(np.asarray, zip(*found))
+    cos = (unit[i] * unit[j]).sum(1)
+    return {"spearman": float(spearmanr(cos, human).statistic), "coverage": len(found) / len(pairs),
+            "pairs": len(found)}
