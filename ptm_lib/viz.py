@@ -211,7 +211,7 @@ def text_explorer(respond, description: str, placeholder: str = "", initial: str
     (an unknown word, say) are shown as their message, not as a traceback.
     """
     if not live_widgets():
-        print(f"[{description}: an interactive explorer; run the notebook to use it. A static example follows.]")
+        print(f"[{description.rstrip(': ')}: an interactive explorer; run the notebook to use it. A static example follows.]")
         return None
     import ipywidgets as widgets
     from IPython.display import display

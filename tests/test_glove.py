@@ -71,3 +71,15 @@ def test_empty_matrix_is_an_error():
     x = cooccurrence(np.array([1]), None, vocab_size=3, window=2)
     with pytest.raises(ValueError, match="empty"):
         train_glove(GloVe(GloVeConfig(3, dim=2)), x, epochs=1)
+
+
+def test_training_is_silent(recwarn):
+    """A warning would show as stderr in the book's saved chapter 3."""
+    import scipy.sparse as sp
+    import torch
+
+    from ptm_lib.models.glove import GloVe, GloVeConfig, train_glove
+
+    x = sp.csr_matrix(np.array([[0, 2.0, 1.0], [2.0, 0, 3.0], [1.0, 3.0, 0]]))
+    train_glove(GloVe(GloVeConfig(3, dim=4, batch_size=2)), x, epochs=2)
+    assert not [w for w in recwarn if "sparse" in str(w.message).lower()]
