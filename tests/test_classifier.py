@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from ptm_lib.evaluate import accuracy
 from ptm_lib.models.classifier import bag_batches, build_classifier

@@ -7,15 +7,6 @@ import torch
 from ptm_lib.models.glove import GloVe, GloVeConfig, cooccurrence, train_glove, weighting
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one thread avoids torch's threading overhead on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_weighting_values():
     x = np.array([0.0, 1.0, 50.0, 100.0, 1000.0])
     expected = [0.0, 0.01 ** 0.75, 0.5 ** 0.75, 1.0, 1.0]  # 0.0316, 0.5946
@@ -76,9 +67,6 @@ def test_empty_matrix_is_an_error():
 def test_training_is_silent(recwarn):
     """A warning would show as stderr in the book's saved chapter 3."""
     import scipy.sparse as sp
-    import torch
-
-    from ptm_lib.models.glove import GloVe, GloVeConfig, train_glove
 
     x = sp.csr_matrix(np.array([[0, 2.0, 1.0], [2.0, 0, 3.0], [1.0, 3.0, 0]]))
     train_glove(GloVe(GloVeConfig(3, dim=4, batch_size=2)), x, epochs=2)

@@ -11,15 +11,6 @@ from ptm_lib.models.word2vec import (Word2Vec, Word2VecConfig, hierarchical_soft
                                      noise_table, sgd_step, train_word2vec)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one thread avoids torch's threading overhead on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def log_sigmoid(x):
     return -math.log1p(math.exp(-x))
 
