@@ -117,14 +117,16 @@ def train_glove(model: GloVe, x: sp.spmatrix, *, epochs: int | None = None, budg
     coo = x.tocoo()
     if coo.nnz == 0:
         raise ValueError("The co-occurrence matrix is empty; is the corpus empty or the window 0?")
-    i_all, j_all = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
-    x_all = torch.from_numpy(coo.data.astype(np.float32))
+    device = model.W.weight.device  # the entries go where the model is (a GPU in the gpu preset)
+    i_all = torch.from_numpy(coo.row.astype(np.int64)).to(device)
+    j_all = torch.from_numpy(coo.col.astype(np.int64)).to(device)
+    x_all = torch.from_numpy(coo.data.astype(np.float32)).to(device)
     cfg, gen = model.config, torch.Generator().manual_seed(seed)
     opt = torch.optim.Adagrad(model.parameters(), lr=cfg.lr)
     history, start, step, epoch, done = History(), time.perf_counter(), 0, 0.0, False
     bar = tqdm(total=epochs, desc="GloVe", disable=not progress_enabled(), leave=False)
     while not done:
-        order = torch.randperm(coo.nnz, generator=gen)
+        order = torch.randperm(coo.nnz, generator=gen).to(device)
         for lo in range(0, coo.nnz, cfg.batch_size):
             if budget_s is not None and time.perf_counter() - start >= budget_s:
                 done = True
