@@ -6,6 +6,7 @@ Each function draws with matplotlib and returns the :class:`~matplotlib.figure.F
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -197,8 +198,6 @@ def live_widgets() -> bool:
     to an HTML reader (there is no kernel behind it), so each explorer is paired with a
     static figure or table in the chapter instead.
     """
-    import os
-
     return os.environ.get("PTM_STATIC", "0").strip().lower() in {"", "0", "false", "no", "off"}
 
 
