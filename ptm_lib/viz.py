@@ -1,4 +1,4 @@
-"""Plots the chapters share: learning curves, embedding maps, heatmaps and image grids.
+"""Plots the chapters share: learning curves, embedding maps, heatmaps, image grids and attention.
 
 Each function draws with matplotlib and returns the :class:`~matplotlib.figure.Figure`
 (or draws into an ``ax`` you pass), so a notebook shows it and a test can check it.
@@ -189,6 +189,83 @@ def image_grid(
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def _attention_stack(attentions) -> np.ndarray:
+    """Per-layer attention as one ``(layers, heads, T, T)`` array (batch row 0 if batched)."""
+    layers = [_as_numpy(a) for a in attentions]
+    if not layers:
+        raise ValueError("No attention maps: run the model with need_weights=True.")
+    layers = [a[0] if a.ndim == 4 else a for a in layers]
+    if any(a.ndim != 3 or a.shape[-1] != a.shape[-2] for a in layers):
+        raise ValueError(f"Attention maps must be (heads, T, T) or (1, heads, T, T) per layer, got "
+                         f"{[a.shape for a in layers]}.")
+    return np.stack(layers)
+
+
+def attention_grid(attentions, tokens: Sequence[str] | None = None, size: float = 2.0,
+                   suptitle: str | None = None) -> Figure:
+    """Every layer (rows) and head (columns) of a model's attention on one sequence.
+
+    ``attentions`` is the list a model returns with ``need_weights=True``: one
+    ``(batch, heads, T, T)`` (or ``(heads, T, T)``) tensor per layer; the first batch row is
+    drawn. Row ``i`` of each map is where position ``i`` (the query) looks. ``tokens``
+    label the axes when there are few enough of them to read (at most 24).
+    """
+    maps = _attention_stack(attentions)
+    n_layers, n_heads, T, _ = maps.shape
+    if tokens is not None and len(tokens) != T:
+        raise ValueError(f"{len(tokens)} tokens for attention maps over {T} positions.")
+    fig, axes = plt.subplots(n_layers, n_heads, figsize=(size * n_heads, size * n_layers + 0.4),
+                             squeeze=False, layout="constrained")
+    readable = tokens is not None and T <= 24
+    for (layer, head), ax in np.ndenumerate(axes):
+        ax.imshow(maps[layer, head], cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(T) if readable else [], [str(t) for t in tokens] if readable else [], rotation=90, fontsize=6)
+        ax.set_yticks(range(T) if readable else [], [str(t) for t in tokens] if readable else [], fontsize=6)
+        if layer == 0:
+            ax.set_title(f"head {head}", fontsize=9)
+        if head == 0:
+            ax.set_ylabel(f"layer {layer}", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def attention_explorer(attentions, tokens: Sequence[str]):
+    """Dropdowns for layer and head that redraw one labelled attention heatmap.
+
+    Like :func:`text_explorer`, with ``PTM_STATIC=1`` this prints a note and returns
+    ``None``; pair it with :func:`attention_grid`, which shows every map at once.
+    """
+    maps = _attention_stack(attentions)
+    if len(tokens) != maps.shape[-1]:
+        raise ValueError(f"{len(tokens)} tokens for attention maps over {maps.shape[-1]} positions.")
+    if not live_widgets():
+        print("[Attention by layer and head: an interactive explorer; run the notebook to use it. "
+              "The grid shows every map.]")
+        return None
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    layer = widgets.Dropdown(options=range(maps.shape[0]), description="layer")
+    head = widgets.Dropdown(options=range(maps.shape[1]), description="head")
+    out = widgets.Output()
+
+    def update(change=None):
+        out.clear_output(wait=True)
+        with out:
+            fig = heatmap(maps[layer.value, head.value], tokens, tokens,
+                          title=f"layer {layer.value}, head {head.value} (rows attend to columns)")
+            display(fig)
+            plt.close(fig)
+
+    layer.observe(update, names="value")
+    head.observe(update, names="value")
+    update()
+    ui = widgets.VBox([widgets.HBox([layer, head]), out])
+    display(ui)
+    return ui
 
 
 def live_widgets() -> bool:

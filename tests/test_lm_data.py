@@ -7,6 +7,7 @@ from torch import nn
 
 from ptm_lib.data.lm import (
     Batches,
+    chunks,
     context_windows,
     interpolate_log_probs,
     perplexity,
@@ -50,6 +51,24 @@ def test_batches_cover_every_example_once_per_pass():
         assert sorted(seen.tolist()) == list(range(10))
     xb, yb = next(iter(Batches(X, y, 4, shuffle=False)))
     assert torch.equal(xb, X[:4]) and torch.equal(yb, y[:4])
+
+
+def test_chunks_overlap_by_one_token_and_drop_the_tail():
+    rows = chunks([1, 2, 3, 4, 5, 6], 2)
+    assert rows.tolist() == [[1, 2, 3], [3, 4, 5]]
+    assert chunks(torch.arange(9), 4).tolist() == [[0, 1, 2, 3, 4], [4, 5, 6, 7, 8]]
+    with pytest.raises(ValueError, match="too short"):
+        chunks([1, 2], 2)
+    with pytest.raises(ValueError, match="at least 1"):
+        chunks([1, 2, 3], 0)
+
+
+def test_batches_of_rows_alone():
+    rows = chunks(torch.arange(41), 4)
+    batches = Batches(rows, None, batch_size=3, seed=0)
+    assert len(batches) == 4
+    seen = torch.cat(list(batches))
+    assert seen.shape == rows.shape and sorted(seen[:, 0].tolist()) == rows[:, 0].tolist()
 
 
 class Uniform(nn.Module):

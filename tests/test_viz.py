@@ -98,3 +98,29 @@ def test_text_explorer_answers_and_reports_errors(monkeypatch):
     box.value = "bad"  # shows the message in the output area instead of raising
     box.value = "there"
     assert answers == ["hi", "there"]
+
+
+def attention(layers=2, heads=3, T=5):
+    a = torch.rand(layers, 1, heads, T, T)
+    return list((a / a.sum(-1, keepdim=True)).unbind(0))
+
+
+def test_attention_grid_draws_every_layer_and_head():
+    fig = viz.attention_grid(attention(), tokens=list("abcde"), suptitle="s")
+    assert len(fig.axes) == 6 and all(ax.images for ax in fig.axes)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list("abcde")
+    with pytest.raises(ValueError, match="4 tokens for attention maps over 5"):
+        viz.attention_grid(attention(), tokens=list("abcd"))
+    with pytest.raises(ValueError, match="need_weights=True"):
+        viz.attention_grid([])
+
+
+def test_attention_explorer_static_and_live(monkeypatch, capsys):
+    monkeypatch.setenv("PTM_STATIC", "1")
+    assert viz.attention_explorer(attention(), list("abcde")) is None
+    assert "interactive explorer" in capsys.readouterr().out
+    monkeypatch.setenv("PTM_STATIC", "0")
+    ui = viz.attention_explorer(attention(), list("abcde"))
+    (layer, head), out = ui.children[0].children, ui.children[1]
+    head.value = 2  # redraws without error
+    assert list(layer.options) == [0, 1] and list(head.options) == [0, 1, 2]

@@ -54,16 +54,33 @@ def context_windows(ids, context: int, pad_id: int) -> tuple[torch.Tensor, torch
     return X, ids.clone()
 
 
+def chunks(ids, length: int) -> torch.Tensor:
+    """Cut a stream into training rows for a Transformer LM: ``(N, length + 1)`` int64.
+
+    Row ``i`` is ``ids[i*length : i*length + length + 1]``: ``length`` inputs and, shifted by
+    one, their ``length`` next-token targets (the last id of a row is the first of the next,
+    so every token but the first is predicted exactly once). A tail shorter than a row is
+    dropped. Example with ``length=2``: ``[1, 2, 3, 4, 5, 6] -> [[1, 2, 3], [3, 4, 5]]``.
+    """
+    ids = _as_long_1d(ids)
+    if length < 1:
+        raise ValueError(f"length must be at least 1 token, got {length}.")
+    if len(ids) < length + 1:
+        raise ValueError(f"A stream of {len(ids)} ids is too short for one row of {length + 1}; use a shorter length.")
+    return ids.unfold(0, length + 1, length).contiguous()
+
+
 class Batches:
     """Mini-batches ``(X[i], y[i])`` of in-memory examples, reshuffled every pass.
 
     A light replacement for ``DataLoader(TensorDataset(X, y))``: it indexes whole batches
     at once, which matters when an epoch has a million tiny examples. ``len()`` is the
-    number of batches per pass, so :func:`ptm_lib.train.fit` can show progress.
+    number of batches per pass, so :func:`ptm_lib.train.fit` can show progress. With
+    ``y=None`` the batches are rows of ``X`` alone (e.g. the rows of :func:`chunks`).
     """
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0):
-        if len(X) != len(y):
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None, batch_size: int, shuffle: bool = True, seed: int = 0):
+        if y is not None and len(X) != len(y):
             raise ValueError(f"X has {len(X)} examples but y has {len(y)}.")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}.")
@@ -71,17 +88,14 @@ class Batches:
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
+        return math.ceil(len(self.X) / self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.y)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+    def __iter__(self) -> Iterator:
+        n = len(self.X)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         for start in range(0, n, self.batch_size):
-            if order is None:
-                yield self.X[start : start + self.batch_size], self.y[start : start + self.batch_size]
-            else:
-                index = order[start : start + self.batch_size]
-                yield self.X[index], self.y[index]
+            index = order[start : start + self.batch_size]
+            yield self.X[index] if self.y is None else (self.X[index], self.y[index])
 
 
 def perplexity_from_nll(total_nll: float, n_tokens: int) -> float:
@@ -155,6 +169,7 @@ def interpolate_log_probs(log_p_a, log_p_b, weight: float = 0.5) -> np.ndarray:
 
 __all__ = [
     "context_windows",
+    "chunks",
     "Batches",
     "perplexity_from_nll",
     "token_log_probs",

@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from ptm_lib.data import lm
+from ptm_lib.data.bpe import train_bpe
+from ptm_lib.models.gpt import GPT
+from ptm_lib.models.transformer import TransformerConfig
+from ptm_lib.pretrain import load_checkpoint, save_checkpoint, stream_perplexity, token_stream
+
+TEXTS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 5
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_bpe(TEXTS, vocab_size=60)
+
+
+def tiny_gpt(tokenizer):
+    torch.manual_seed(0)
+    return GPT(TransformerConfig(vocab_size=tokenizer.vocab_size, max_len=8, d_model=16, n_layers=1, n_heads=2))
+
+
+def test_checkpoint_round_trip_keeps_weights_tokenizer_and_meta(tmp_path, tokenizer):
+    model = tiny_gpt(tokenizer)
+    path = save_checkpoint(tmp_path / "ckpt" / "gpt.pt", model, tokenizer, {"steps": 3})
+    loaded, tok, meta = load_checkpoint(path)
+    assert meta == {"steps": 3} and not loaded.training
+    assert tok.encode("the cat") == tokenizer.encode("the cat")
+    assert loaded.lm_head.weight is loaded.transformer.tok.weight  # still tied after loading
+    ids = torch.tensor([tokenizer.encode("the dog sat on the mat")])
+    with torch.no_grad():
+        expected = model.eval()(ids)
+        torch.testing.assert_close(loaded(ids), expected, atol=2e-2, rtol=0)  # fp16 storage
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value.half().float())
+
+
+def test_missing_or_foreign_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m ptm_lib.pretrain gpt"):
+        load_checkpoint(tmp_path / "none.pt")
+    torch.save({"weights": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a ptm-lib checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_stream_and_perplexity_of_an_untrained_model_is_near_vocab_size(tokenizer):
+    stream = token_stream(tokenizer, TEXTS)
+    assert stream.dtype == torch.long and len(stream) == sum(len(tokenizer.encode(t)) for t in TEXTS)
+    model = tiny_gpt(tokenizer)
+    ppl = stream_perplexity(model, lm.chunks(stream, 8))
+    assert 0.7 * tokenizer.vocab_size < ppl < 1.3 * tokenizer.vocab_size
+    assert model.training  # restored
