@@ -1,0 +1,130 @@
+"""A synthetic probe of long-range memory: the *delayed copy* task (chapter 5).
+
+How far back can a sequence model reach? Natural text mixes short and long dependencies,
+so chapter 5 isolates one distance at a time. A sequence ``x`` of random symbols from an
+alphabet of size ``A`` is read left to right, and at every position the model must output
+the symbol it saw exactly ``d`` positions earlier::
+
+    x:       7  2  9  4  4  1  ...
+    target:  -  -  7  2  9  4  ...        (delay d = 2; "-" = ignored)
+
+    target[t] = x[t - d]   for t >= d,      target[t] = IGNORE (-100) for t < d
+
+The symbols are independent and uniform, so nothing but memory helps: a model that cannot
+see ``x[t - d]`` is right with probability ``1 / A`` (chance), and one that can is right
+always. A causal CNN whose receptive field is shorter than ``d + 1`` is therefore at
+chance by construction; an RNN must carry ``d`` symbols through its state; a Transformer
+attends straight to position ``t - d``. ``IGNORE`` is PyTorch's default
+``ignore_index``, so :func:`copy_loss` is a plain masked cross-entropy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+
+IGNORE = -100  # torch.nn.functional.cross_entropy's default ignore_index
+
+
+def _check_task(length: int, delay: int, alphabet: int) -> None:
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length must be an integer >= 2, got {length!r}.")
+    if not isinstance(delay, int) or delay < 1:
+        raise ValueError(f"delay must be a positive integer (delay 0 would be copying the current token), got {delay!r}.")
+    if delay >= length:
+        raise ValueError(f"delay={delay} leaves nothing to predict in sequences of length {length}; "
+                         "use delay < length (and length several times the delay for a useful signal).")
+    if not isinstance(alphabet, int) or alphabet < 2:
+        raise ValueError(f"alphabet must be an integer >= 2 symbols, got {alphabet!r}.")
+
+
+def delayed_targets(inputs: torch.Tensor, delay: int) -> torch.Tensor:
+    """``targets[:, t] = inputs[:, t - delay]``, and :data:`IGNORE` for ``t < delay``; ``(n, T)`` long."""
+    targets = torch.full_like(inputs, IGNORE)
+    targets[:, delay:] = inputs[:, :-delay]
+    return targets
+
+
+def delayed_copy(n: int, length: int, delay: int, alphabet: int = 16, seed: int = 0,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random sequences and their delayed-copy targets, both ``(n, length)`` int64 on the CPU.
+
+    Symbols are uniform over ``0 .. alphabet - 1``. The same ``seed`` gives the same data;
+    pass a ``generator`` instead to draw a fresh batch each call (it then overrides ``seed``).
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive number of sequences, got {n!r}.")
+    _check_task(length, delay, alphabet)
+    generator = generator or torch.Generator().manual_seed(seed)
+    inputs = torch.randint(0, alphabet, (n, length), generator=generator)
+    return inputs, delayed_targets(inputs, delay)
+
+
+class DelayedCopyStream:
+    """An endless stream of fresh delayed-copy batches ``(inputs, targets)``, each ``(batch_size, length)``.
+
+    Every batch is new data, so a model trained on it cannot memorise: what it learns is the
+    rule. Give :func:`ptm_lib.train.fit` a ``steps=`` budget (the stream has no end).
+    """
+
+    def __init__(self, batch_size: int, length: int, delay: int, alphabet: int = 16, seed: int = 0):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        _check_task(length, delay, alphabet)
+        self.batch_size, self.length, self.delay, self.alphabet = batch_size, length, delay, alphabet
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            yield delayed_copy(self.batch_size, self.length, self.delay, self.alphabet, generator=self.generator)
+
+
+def copy_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Mean cross-entropy of ``model(inputs)`` ``(B, T, V)`` over the positions whose target is not ignored."""
+    inputs, targets = batch
+    logits = model(inputs)
+    if logits.shape[-1] <= int(targets.max()):
+        raise ValueError(f"The model scores {logits.shape[-1]} symbols but the targets use up to "
+                         f"{int(targets.max())}; build it with vocab_size >= the task's alphabet.")
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+
+
+def masked_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """Fraction of positions with ``targets != IGNORE`` where ``logits`` ``(..., V)`` ranks the target first."""
+    if logits.shape[:-1] != targets.shape:
+        raise ValueError(f"logits {tuple(logits.shape)} must be targets {tuple(targets.shape)} plus a class dimension.")
+    scored = targets != IGNORE
+    if not scored.any():
+        raise ValueError("Every target is IGNORE: there is nothing to score.")
+    correct = (logits.argmax(-1) == targets) & scored
+    return correct.sum().item() / scored.sum().item()
+
+
+@torch.no_grad()
+def copy_accuracy(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 256) -> float:
+    """:func:`masked_accuracy` of ``model`` on a whole set, in eval mode (the previous mode is restored).
+
+    Chance level is ``1 / alphabet``.
+    """
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    correct = scored = 0
+    try:
+        for start in range(0, len(inputs), batch_size):
+            x = inputs[start : start + batch_size].to(device)
+            y = targets[start : start + batch_size].to(device)
+            keep = y != IGNORE
+            correct += ((model(x).argmax(-1) == y) & keep).sum().item()
+            scored += keep.sum().item()
+    finally:
+        model.train(was_training)
+    if scored == 0:
+        raise ValueError("Every target is IGNORE: there is nothing to score.")
+    return correct / scored
+
+
+__all__ = ["IGNORE", "delayed_targets", "delayed_copy", "DelayedCopyStream", "copy_loss", "masked_accuracy",
+           "copy_accuracy"]
