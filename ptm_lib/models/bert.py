@@ -1,0 +1,419 @@
+"""Chapter 7's BERT: a Transformer *encoder*, pretrained to fill in masked words.
+
+Devlin, Chang, Lee & Toutanova (2019), "BERT: Pre-training of Deep Bidirectional
+Transformers for Language Understanding". BERT is the *same* stack of blocks as GPT
+(:mod:`ptm_lib.models.transformer`); it differs by the mask and by the heads:
+
+* **the mask.** GPT hides the future (a causal mask) so it can be trained to predict the
+  next word. BERT lets every token attend to every other real token (only padding is
+  hidden, :func:`~ptm_lib.models.transformer.padding_mask`), so each output vector sees the
+  whole sentence, left *and* right. Predicting the next word is then trivial, so BERT is
+  trained on two other tasks (section 3.1): the *masked LM* (15% of the input tokens are
+  corrupted and the model must recover them, :func:`ptm_lib.data.mlm.mask_for_mlm`) and
+  *next sentence prediction* (is segment B the text that followed segment A?).
+* **the input** (section 3, figure 2). A pair of segments is packed as
+  ``[CLS] A [SEP] B [SEP]``, and each token's input vector is the sum of three embeddings::
+
+      h_0 = LayerNorm(E_token[w_t] + E_position[t] + E_segment[s_t])     s_t = 0 for A, 1 for B
+      h_l = Block_l(h_{l-1})        l = 1..L, post-norm blocks (Vaswani et al. 2017, section 3.1)
+
+  BERT-base has ``L = 12``, ``H = 768``, ``A = 12`` heads; BERT-large 24/1024/16 (section 3).
+* **the heads.** The pooler (``tanh(W h_L[CLS] + b)``, the vector ``C`` of figure 1)
+  summarises the sequence for the NSP head and for sentence classifiers. The masked-LM head
+  feeds the final vectors at the masked positions "into an output softmax over the
+  vocabulary" (section 3.1); Google's ``run_pretraining.py`` spells it out as
+  ``dense -> gelu -> LayerNorm`` and then an output layer that *reuses* the token-embedding
+  matrix (tied, as in GPT) with its own bias. Fine-tuning (section 4) adds one small layer: on the pooled vector for a
+  sentence (pair) label (section 4.1, GLUE), on every token for tagging (section 5.3, NER),
+  or a start and an end score per token for extracting an answer span (section 4.2, SQuAD).
+
+Names follow :class:`~ptm_lib.models.transformer.Transformer` (``tok``, ``pos``, ``blocks``)
+so :func:`ptm_lib.hub.load_bert` can load the real checkpoints into :class:`BERT`. Shapes:
+``B`` batch, ``T`` length, ``d`` width, ``H`` heads, ``V`` vocabulary. ``attention_mask`` is
+``(B, T)`` with 1 for real tokens and 0 for padding; ``segments`` is ``(B, T)`` of 0/1.
+
+Initialisation: the blocks keep the shared Transformer's (GPT-2's) initialisation; the
+segment table, pooler and heads are drawn from N(0, 0.02) with zero biases, BERT's
+``initializer_range``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ptm_lib.models.transformer import Transformer, TransformerConfig, _activation, padding_mask
+
+NSP_CLASSES = ("IsNext", "NotNext")
+"""The two next-sentence classes in the order of the NSP head's logits (class 0 = B follows
+A), as in Google's ``run_pretraining.py``, so the real checkpoints' heads load unchanged."""
+
+IGNORE = -100  # label of positions the masked-LM loss skips (PyTorch's ignore_index)
+CHECKPOINT_FORMAT = "ptm-lib bert 1"
+
+
+@dataclass(frozen=True)
+class BertConfig(TransformerConfig):
+    """A :class:`TransformerConfig` with BERT's choices as defaults, plus the segment count.
+
+    BERT's block is post-norm with the exact GELU (appendix A.2, following GPT) and
+    LayerNorm epsilon ``1e-12``;
+    ``type_vocab_size`` is the number of segment embeddings (2: A and B). BERT-base is
+    ``BertConfig(30522, max_len=512, d_model=768, n_layers=12, n_heads=12, dropout=0.1)``.
+    """
+
+    norm: str = "post"
+    activation: str = "gelu"
+    layer_norm_eps: float = 1e-12
+    type_vocab_size: int = 2
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.norm != "post":
+            raise ValueError(f"BertConfig.norm={self.norm!r}: BERT's blocks are post-norm (Devlin et al. 2019 keep "
+                             "Vaswani et al.'s layout); use norm='post', or GPT for a pre-norm stack.")
+        if not isinstance(self.type_vocab_size, int) or self.type_vocab_size < 1:
+            raise ValueError(f"BertConfig.type_vocab_size must be a positive integer (2 for segments A and B), "
+                             f"got {self.type_vocab_size!r}.")
+
+
+class BertOutput(NamedTuple):
+    """What :meth:`BERT.forward` returns.
+
+    ``hidden`` ``(B, T, d)``: the last layer's vectors, one per token; ``pooled`` ``(B, d)``:
+    ``tanh(W hidden[:, 0] + b)``; ``hidden_states``: ``L + 1`` tensors ``(B, T, d)``, the
+    embedding output then each layer's output (Hugging Face's ``output_hidden_states``);
+    ``attentions``: ``L`` tensors ``(B, H, T, T)`` of attention probabilities, or empty
+    unless ``need_weights=True``.
+    """
+
+    hidden: torch.Tensor
+    pooled: torch.Tensor
+    hidden_states: tuple[torch.Tensor, ...]
+    attentions: tuple[torch.Tensor, ...]
+
+
+def _init_normal(*modules: nn.Module) -> None:
+    """BERT's initialisation: weights ~ N(0, 0.02), biases 0 (LayerNorms keep 1 and 0)."""
+    for module in modules:
+        for sub in module.modules():
+            if isinstance(sub, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(sub.weight, std=0.02)
+            if isinstance(sub, nn.Linear) and sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+
+
+class BERT(nn.Module):
+    """The encoder: ``(B, T)`` ids (and segments, padding mask) -> :class:`BertOutput`."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        if not isinstance(config, BertConfig):
+            raise ValueError(f"BERT needs a BertConfig (post-norm, segments), got {type(config).__name__}; "
+                             "build one with BertConfig(vocab_size, ...).")
+        self.config = config
+        self.transformer = Transformer(config)  # tok, pos, drop and the post-norm blocks, shared with GPT
+        self.segment = nn.Embedding(config.type_vocab_size, config.d_model)
+        self.embed_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.pooler = nn.Linear(config.d_model, config.d_model)
+        _init_normal(self.segment, self.pooler)
+
+    def embed(self, ids: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
+        """``h_0 = LayerNorm(tok + pos + segment)`` (section 3, figure 2): ``(B, T)`` -> ``(B, T, d)``.
+
+        ``segments`` defaults to all zeros (one segment). Raises ``ValueError`` for a
+        sequence longer than ``max_len`` or segment ids outside ``0..type_vocab_size-1``.
+        """
+        if segments is None:
+            segments = torch.zeros_like(ids)
+        elif segments.shape != ids.shape:
+            raise ValueError(f"segments has shape {tuple(segments.shape)} but ids have {tuple(ids.shape)}; "
+                             "give one segment id (0 for A, 1 for B) per token.")
+        elif segments.numel() and (segments.min() < 0 or segments.max() >= self.config.type_vocab_size):
+            raise ValueError(f"segment ids must lie in 0..{self.config.type_vocab_size - 1} (0 for A, 1 for B), "
+                             f"got values {segments.min().item()}..{segments.max().item()}.")
+        return self.embed_norm(self.transformer.embed(ids, extra=self.segment(segments)))
+
+    def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, need_weights: bool = False) -> BertOutput:
+        """Encode ``ids`` ``(B, T)``; see :class:`BertOutput`. Every token attends to every real
+        token (no causal mask); ``attention_mask`` ``(B, T)`` hides padding."""
+        mask = None
+        if attention_mask is not None:
+            if attention_mask.shape != ids.shape:
+                raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but ids have "
+                                 f"{tuple(ids.shape)}; give one 1 (real token) or 0 (padding) per token.")
+            mask = padding_mask(attention_mask)
+        x = self.transformer.drop(self.embed(ids, segments))
+        hidden_states, attentions = [x], []
+        for block in self.transformer.blocks:  # Transformer.run_blocks, unrolled to keep every layer's output
+            x, probs = block(x, mask, need_weights)
+            hidden_states.append(x)
+            if need_weights:
+                attentions.append(probs)
+        return BertOutput(x, self.pool(x), tuple(hidden_states), tuple(attentions))
+
+    def pool(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The pooler: ``tanh(W h[CLS] + b)``, ``(B, T, d)`` -> ``(B, d)`` (the vector ``C`` of figure 1)."""
+        return torch.tanh(self.pooler(hidden[:, 0]))
+
+    def num_parameters(self) -> int:
+        """Number of trainable numbers."""
+        return sum(p.numel() for p in self.parameters())
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The average of the real tokens' vectors, ``(B, T, d)`` -> ``(B, d)``: the sentence
+    embedding of Sentence-BERT (Reimers & Gurevych 2019, section 3) and of MiniLM's
+    ``all-MiniLM-L6-v2`` weights (:func:`ptm_lib.hub.load_minilm`)."""
+    if attention_mask is None:
+        return hidden.mean(1)
+    weights = attention_mask.to(hidden.dtype)[..., None]  # (B, T, 1)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def _encoder(bert: BERT | BertConfig) -> BERT:
+    """A head's encoder: the given :class:`BERT` (e.g. pretrained), or a new one from a config."""
+    if isinstance(bert, BERT):
+        return bert
+    if isinstance(bert, BertConfig):
+        return BERT(bert)
+    raise ValueError(f"expected a BERT encoder or a BertConfig, got {type(bert).__name__}.")
+
+
+# --- pretraining heads (section 3.1, appendix A.1) ---
+
+class MaskedLMHead(nn.Module):
+    """``logits = LayerNorm(gelu(h W + b)) E^T + bias``: ``(..., d)`` -> ``(..., V)``, with ``E``
+    the token-embedding matrix (tied), as Hugging Face's ``BertLMPredictionHead``."""
+
+    def __init__(self, config: BertConfig, embedding: nn.Embedding):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.act = _activation(config.activation)
+        self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(config.d_model, config.vocab_size)
+        _init_normal(self.dense, self.decoder)
+        self.decoder.weight = embedding.weight  # tied: one V x d table for input and output
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.norm(self.act(self.dense(hidden))))
+
+
+class BertForPretraining(nn.Module):
+    """BERT with its two pretraining heads: masked LM (``mlm``) and next sentence (``nsp``).
+
+    ``forward`` returns the masked-LM logits ``(B, T, V)`` for every position and the NSP
+    logits ``(B, 2)`` (classes :data:`NSP_CLASSES`). Training scores only the masked
+    positions: :func:`pretraining_loss` runs the ``V``-wide output layer on those 15% alone,
+    as Google's ``run_pretraining.py`` does (it gathers ``masked_lm_positions``).
+    """
+
+    def __init__(self, bert: BERT | BertConfig):
+        super().__init__()
+        self.bert = _encoder(bert)
+        self.config = self.bert.config
+        self.mlm = MaskedLMHead(self.config, self.bert.transformer.tok)
+        self.nsp = nn.Linear(self.config.d_model, 2)
+        _init_normal(self.nsp)
+
+    def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.bert(ids, segments, attention_mask)
+        return self.mlm(out.hidden), self.nsp(out.pooled)
+
+
+# --- fine-tuning heads (section 4) ---
+
+class BertForSequenceClassification(nn.Module):
+    """Section 4.1: ``logits = dropout(C) W^T + b`` on the pooled ``[CLS]`` vector ``C``;
+    ``(B, T)`` ids -> ``(B, num_labels)``. For one sentence or a pair (``segments``)."""
+
+    def __init__(self, bert: BERT | BertConfig, num_labels: int, dropout: float | None = None):
+        super().__init__()
+        self.bert, self.num_labels = _encoder(bert), _positive(num_labels, "num_labels")
+        self.config = self.bert.config
+        self.drop = nn.Dropout(self.config.dropout if dropout is None else dropout)
+        self.classifier = nn.Linear(self.config.d_model, num_labels)
+        _init_normal(self.classifier)
+
+    def forward(self, ids, segments=None, attention_mask=None) -> torch.Tensor:
+        return self.classifier(self.drop(self.bert(ids, segments, attention_mask).pooled))
+
+    def extra_args(self) -> dict:
+        return {"num_labels": self.num_labels, "dropout": self.drop.p}
+
+
+class BertForTokenClassification(nn.Module):
+    """Section 5.3 (NER): one label per token from its last hidden vector;
+    ``(B, T)`` ids -> ``(B, T, num_labels)``."""
+
+    def __init__(self, bert: BERT | BertConfig, num_labels: int, dropout: float | None = None):
+        super().__init__()
+        self.bert, self.num_labels = _encoder(bert), _positive(num_labels, "num_labels")
+        self.config = self.bert.config
+        self.drop = nn.Dropout(self.config.dropout if dropout is None else dropout)
+        self.classifier = nn.Linear(self.config.d_model, num_labels)
+        _init_normal(self.classifier)
+
+    def forward(self, ids, segments=None, attention_mask=None) -> torch.Tensor:
+        return self.classifier(self.drop(self.bert(ids, segments, attention_mask).hidden))
+
+    def extra_args(self) -> dict:
+        return {"num_labels": self.num_labels, "dropout": self.drop.p}
+
+
+class BertForSpanExtraction(nn.Module):
+    """Section 4.2 (SQuAD): a start vector ``S`` and an end vector ``E`` score every token,
+    ``start_i = S . T_i`` and ``end_i = E . T_i``; ``(B, T)`` ids -> two ``(B, T)`` tensors of
+    logits. Padding positions get ``-inf`` so they are never chosen. The answer is the span
+    ``i <= j`` maximising ``start_i + end_j`` (:func:`best_span`)."""
+
+    def __init__(self, bert: BERT | BertConfig):
+        super().__init__()
+        self.bert = _encoder(bert)
+        self.config = self.bert.config
+        self.span = nn.Linear(self.config.d_model, 2)  # rows S and E
+        _init_normal(self.span)
+
+    def forward(self, ids, segments=None, attention_mask=None) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.span(self.bert(ids, segments, attention_mask).hidden)  # (B, T, 2)
+        if attention_mask is not None:
+            logits = logits.masked_fill(~attention_mask.bool()[..., None], float("-inf"))
+        start, end = logits.unbind(-1)
+        return start, end
+
+
+def best_span(start: torch.Tensor, end: torch.Tensor, max_length: int | None = None) -> torch.Tensor:
+    """For each row, the ``(i, j)`` with ``i <= j`` (and ``j - i < max_length``) maximising
+    ``start[i] + end[j]`` (section 4.2): ``(B, T)``, ``(B, T)`` -> ``(B, 2)`` long."""
+    T = start.shape[-1]
+    scores = start[:, :, None] + end[:, None, :]  # (B, T, T): row i = start, column j = end
+    allowed = torch.ones(T, T, dtype=torch.bool, device=start.device).triu()
+    if max_length is not None:
+        allowed &= ~torch.ones(T, T, dtype=torch.bool, device=start.device).triu(max_length)
+    flat = scores.masked_fill(~allowed, float("-inf")).flatten(1).argmax(1)
+    return torch.stack([flat // T, flat % T], dim=1)
+
+
+def _positive(value: int, name: str) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+# --- losses for ptm_lib.train.fit ---
+
+def _take(batch: Mapping, *keys: str) -> list:
+    if not isinstance(batch, Mapping):
+        raise ValueError(f"this loss needs a dict batch with keys {keys}, got {type(batch).__name__}; build it "
+                         "with ptm_lib.data.mlm.pretraining_batch or a collate function returning a dict.")
+    missing = [k for k in keys if k not in batch]
+    if missing:
+        raise ValueError(f"the batch lacks {missing}; it has {sorted(batch)}.")
+    return [batch[k] for k in keys]
+
+
+def _inputs(batch: Mapping) -> tuple:
+    """``(ids, segments, attention_mask)`` of a dict batch; the last two are optional."""
+    (ids,) = _take(batch, "ids")
+    return ids, batch.get("segments"), batch.get("attention_mask")
+
+
+def mlm_loss(model: BertForPretraining, batch: Mapping) -> torch.Tensor:
+    """Masked-LM cross-entropy (nats per masked token), scoring only the positions whose
+    ``batch["labels"]`` is not -100: the output layer runs on those rows alone."""
+    (labels,) = _take(batch, "labels")
+    out = model.bert(*_inputs(batch))
+    return _masked_lm_loss(model, out.hidden, labels)
+
+
+def _masked_lm_loss(model: BertForPretraining, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    chosen = labels != IGNORE  # (B, T)
+    if not chosen.any():
+        raise ValueError("no position of the batch is masked (every label is -100), so the masked-LM loss is "
+                         "undefined; mask the batch with ptm_lib.data.mlm.mask_for_mlm.")
+    logits = model.mlm(hidden[chosen])  # (N, V) for the N chosen positions only
+    return F.cross_entropy(logits.float(), labels[chosen])
+
+
+def pretraining_loss(model: BertForPretraining, batch: Mapping) -> torch.Tensor:
+    """BERT's pretraining loss (section 3.1, appendix A.2): masked-LM cross-entropy plus
+    next-sentence cross-entropy. ``batch`` is a dict with ``ids``, ``segments``,
+    ``attention_mask``, ``labels`` (the original id at masked positions, -100 elsewhere) and
+    ``is_next`` (1 if B follows A), as :func:`ptm_lib.data.mlm.pretraining_batch` builds it."""
+    labels, is_next = _take(batch, "labels", "is_next")
+    out = model.bert(*_inputs(batch))
+    nsp_target = 1 - is_next.long()  # class 0 = IsNext (NSP_CLASSES)
+    return _masked_lm_loss(model, out.hidden, labels) + F.cross_entropy(model.nsp(out.pooled).float(), nsp_target)
+
+
+def sequence_classification_loss(model: BertForSequenceClassification, batch: Mapping) -> torch.Tensor:
+    """Cross-entropy of the sentence (pair) labels ``batch["labels"]`` ``(B,)``."""
+    (labels,) = _take(batch, "labels")
+    return F.cross_entropy(model(*_inputs(batch)).float(), labels)
+
+
+def token_classification_loss(model: BertForTokenClassification, batch: Mapping) -> torch.Tensor:
+    """Cross-entropy of per-token labels ``batch["labels"]`` ``(B, T)``; -100 (padding, or the
+    later pieces of a word, section 5.3) is skipped."""
+    (labels,) = _take(batch, "labels")
+    logits = model(*_inputs(batch))
+    return F.cross_entropy(logits.float().flatten(0, 1), labels.reshape(-1), ignore_index=IGNORE)
+
+
+def span_loss(model: BertForSpanExtraction, batch: Mapping) -> torch.Tensor:
+    """Section 4.2: the mean of the start and end cross-entropies of the answer's first and
+    last token positions ``batch["start"]``, ``batch["end"]`` ``(B,)``."""
+    start, end = _take(batch, "start", "end")
+    start_logits, end_logits = model(*_inputs(batch))
+    return (F.cross_entropy(start_logits.float(), start) + F.cross_entropy(end_logits.float(), end)) / 2
+
+
+# --- save / load ---
+
+MODEL_CLASSES = {cls.__name__: cls for cls in (BERT, BertForPretraining, BertForSequenceClassification,
+                                               BertForTokenClassification, BertForSpanExtraction)}
+
+
+def save_model(model: nn.Module, path) -> Path:
+    """Write ``model`` (a :class:`BERT` or one of its heads) as one file: class, config, the
+    head's arguments and the state dict. :func:`load_model` rebuilds it."""
+    name = type(model).__name__
+    if name not in MODEL_CLASSES:
+        raise ValueError(f"save_model saves {sorted(MODEL_CLASSES)}, got {name}.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    extra = model.extra_args() if hasattr(model, "extra_args") else {}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": CHECKPOINT_FORMAT, "class": name, "config": dataclasses.asdict(model.config),
+                "extra_args": extra, "state_dict": state}, path)
+    return path
+
+
+def load_model(path, device=None) -> nn.Module:
+    """Read a file written by :func:`save_model`; the model comes back in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}; write one with ptm_lib.models.bert.save_model(model, path).")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a BERT file written by save_model (format {CHECKPOINT_FORMAT!r}).")
+    config = BertConfig(**saved["config"])
+    cls = MODEL_CLASSES[saved["class"]]
+    model = cls(config, **saved["extra_args"])
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device or "cpu").eval()
+
+
+__all__ = ["BertConfig", "BertOutput", "BERT", "MaskedLMHead", "BertForPretraining", "BertForSequenceClassification",
+           "BertForTokenClassification", "BertForSpanExtraction", "NSP_CLASSES", "IGNORE", "mean_pool", "best_span",
+           "mlm_loss", "pretraining_loss", "sequence_classification_loss", "token_classification_loss", "span_loss",
+           "save_model", "load_model"]
