@@ -7,7 +7,14 @@ One idea per module, in the order the book tells the story:
   ``data.text``, ``data.vocab``, ``data.wordsets``, ``data.lm``, ``data.skipgram`` turn
   them into tensors for each objective;
 * ``models`` -- ``vision`` (chapter 1), ``ngram`` and ``nnlm`` (chapter 2), ``huffman``,
-  ``word2vec``, ``glove`` and ``classifier`` (chapter 3);
+  ``word2vec``, ``glove`` and ``classifier`` (chapter 3); ``transformer`` (the one block
+  GPT and BERT share), ``sequence`` (LSTM and CNN baselines) (chapter 5); ``gpt`` and
+  ``gpt_tasks`` (chapter 6); ``bert`` (chapter 7);
+* ``data.bpe`` and ``data.wordpiece`` -- subword tokenizers; ``data.synthetic`` (chapter 5),
+  ``data.bible`` and ``data.tasks`` (chapter 6), ``data.mlm`` (chapter 7);
+* ``pretrain`` -- the entry point that trains the checkpoints in ``data/checkpoints``;
+  ``hub`` -- real GPT-2 and BERT weights loaded into our models; ``experiments`` and
+  ``speed`` -- chapter 5's long-range and throughput measurements;
 * ``train`` -- the one training loop; ``evaluate`` -- accuracy, analogies, similarity;
   ``viz`` -- the plots and explorers.
 """

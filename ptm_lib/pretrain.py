@@ -74,8 +74,12 @@ def stream_perplexity(model: GPT, rows: torch.Tensor, batch_size: int = 64) -> f
 
 
 def save_checkpoint(path, model: GPT, tokenizer: Tokenizer, meta: dict) -> Path:
-    """Write ``model`` (fp16 weights), ``tokenizer`` and ``meta`` to one file at ``path``."""
+    """Write ``model`` (fp16 weights), ``tokenizer`` and ``meta`` to one file at ``path``.
+
+    ``meta`` is stored as plain JSON types (anything else, e.g. ``torch.__version__``, as its
+    string), so the file loads with ``torch.load(weights_only=True)``."""
     path = Path(path)
+    meta = json.loads(json.dumps(meta, default=str))
     path.parent.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()
                if k != "lm_head.weight"}  # tied to the token embedding: stored once

@@ -97,6 +97,23 @@ def test_vocabulary_is_specials_alphabet_and_merges():
     finals = {w[-1] + "</w>" for w in NO_TIES}
     assert len(tok.merges) == len(learn_bpe(NO_TIES, 1000))
     assert tok.vocab_size == len(tok) == len(SPECIALS) + len(chars) + len(finals) + len(tok.merges)
+    # reproducible ids (tokenizers itself numbers the alphabet in hash order, new in every process):
+    # the specials, then the alphabet sorted, then one id per merge in merge order
+    tokens = [tok.id_to_token(i) for i in range(tok.vocab_size)]
+    n_alphabet = len(chars) + len(finals)
+    assert tokens[:len(SPECIALS)] == list(SPECIALS)
+    assert tokens[len(SPECIALS):len(SPECIALS) + n_alphabet] == sorted(chars | finals)
+    assert tokens[len(SPECIALS) + n_alphabet:] == [a + b for a, b in tok.merges]
+
+
+def test_token_ids_are_the_same_in_every_process():
+    import subprocess
+    import sys
+    script = ("from ptm_lib.data.bpe import train_bpe; "
+              f"print(train_bpe({texts_of(NO_TIES)!r} * 3, vocab_size=40).encode('lowest newer wider'))")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+               for _ in range(3)}
+    assert len(outputs) == 1, outputs
 
 
 def test_save_load_round_trip(tmp_path):

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from ptm_lib.models.gpt import GPT
-from ptm_lib.models.gpt_tasks import (GPTForTask, Specials, batches, pad, task_accuracy, task_loss,
-                                      transform)
+from ptm_lib.models.gpt_tasks import (GPTForTask, Specials, batches, continuation_log_prob, pad, task_accuracy,
+                                      task_loss, transform, zero_shot_choice)
 from ptm_lib.models.transformer import TransformerConfig
 from ptm_lib.train import fit
 
@@ -105,3 +105,29 @@ def test_fine_tuning_learns_a_pair_task():
     before = task_accuracy(model, ids, mask, labels)
     fit(model, batches(ids, mask, labels, 32), task_loss, epochs=25, lr=3e-3)
     assert task_accuracy(model, ids, mask, labels) > max(0.9, before + 0.3)
+
+
+def test_continuation_log_prob_matches_the_chain_rule():
+    model = gpt().eval()
+    prefix, options = [2, 10, 11], [[12, 13], [14], [15, 16, 17]]
+    scores = continuation_log_prob(model, prefix, options)
+    for option, score in zip(options, scores):
+        ids = torch.tensor([prefix + option])
+        logp = torch.log_softmax(model(ids[:, :-1]), -1)[0]
+        expected = sum(logp[len(prefix) - 1 + i, tok] for i, tok in enumerate(option))
+        torch.testing.assert_close(score, expected, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="non-empty"):
+        continuation_log_prob(model, [], options)
+
+
+def test_zero_shot_choice_follows_what_the_model_learned():
+    """A model trained on 'a b c d' repeatedly picks 'c d' after 'a b', whatever its position."""
+    model = gpt()
+    text = torch.tensor([[2, 10, 11, 12, 13] * 4] * 16)
+    fit(model, [text] * 60, lambda m, b: torch.nn.functional.cross_entropy(
+        m(b[:, :-1]).reshape(-1, V), b[:, 1:].reshape(-1)), steps=60, lr=3e-3)
+    model.eval()
+    for answer in range(3):
+        choices = [[20, 21], [22, 23]]
+        choices.insert(answer, [12, 13])
+        assert zero_shot_choice(model, SP, [10, 11], choices, max_len=24) == answer

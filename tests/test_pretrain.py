@@ -22,9 +22,9 @@ def tiny_gpt(tokenizer):
 
 def test_checkpoint_round_trip_keeps_weights_tokenizer_and_meta(tmp_path, tokenizer):
     model = tiny_gpt(tokenizer)
-    path = save_checkpoint(tmp_path / "ckpt" / "gpt.pt", model, tokenizer, {"steps": 3})
+    path = save_checkpoint(tmp_path / "ckpt" / "gpt.pt", model, tokenizer, {"steps": 3, "torch": torch.__version__})
     loaded, tok, meta = load_checkpoint(path)
-    assert meta == {"steps": 3} and not loaded.training
+    assert meta == {"steps": 3, "torch": str(torch.__version__)} and not loaded.training
     assert tok.encode("the cat") == tokenizer.encode("the cat")
     assert loaded.lm_head.weight is loaded.transformer.tok.weight  # still tied after loading
     ids = torch.tensor([tokenizer.encode("the dog sat on the mat")])

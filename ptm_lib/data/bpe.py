@@ -255,15 +255,38 @@ def train_bpe(texts: Iterable[str], vocab_size: int = 2000,
     if len(set(specials)) != len(specials) or len(specials) < len(SPECIALS):
         raise ValueError(f"specials must be {len(SPECIALS)} or more distinct tokens "
                          f"(pad, unk, start, delimiter, extract first), got {tuple(specials)}")
-    backend = _BackendTokenizer(models.BPE(unk_token=specials[1], end_of_word_suffix=END_OF_WORD))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    backend.decoder = decoders.BPEDecoder(suffix=END_OF_WORD)
+    trained = _bpe_backend(models.BPE(unk_token=specials[1], end_of_word_suffix=END_OF_WORD))
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(specials),
                                   end_of_word_suffix=END_OF_WORD, show_progress=False)
-    backend.train_from_iterator(texts, trainer)
-    if backend.get_vocab_size() > vocab_size:
+    trained.train_from_iterator(texts, trainer)
+    if trained.get_vocab_size() > vocab_size:
         raise ValueError(
             f"vocab_size={vocab_size} is too small: the {len(specials)} specials and the "
-            f"alphabet of this corpus already take {backend.get_vocab_size()} tokens; use a "
+            f"alphabet of this corpus already take {trained.get_vocab_size()} tokens; use a "
             "vocab_size at least that large")
-    return Tokenizer(backend)
+    return Tokenizer(_renumbered(trained, specials))
+
+
+def _bpe_backend(model) -> _BackendTokenizer:
+    """A ``tokenizers`` pipeline around a BPE ``model``: whitespace split, ``</w>`` decoding."""
+    backend = _BackendTokenizer(model)
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.decoder = decoders.BPEDecoder(suffix=END_OF_WORD)
+    return backend
+
+
+def _renumbered(trained: _BackendTokenizer, specials: Sequence[str]) -> _BackendTokenizer:
+    """The same merges with reproducible ids: specials, the sorted alphabet, then one id per merge.
+
+    ``tokenizers`` numbers the alphabet in hash-map order, which changes from one process
+    to the next; the merges themselves are the same. Token ids index a model's embedding
+    matrix, so a tokenizer trained twice on the same text must give the same ids.
+    """
+    merges = Tokenizer(trained).merges
+    merged = [a + b for a, b in merges]
+    alphabet = sorted(set(trained.get_vocab()) - set(specials) - set(merged))
+    vocab = {token: i for i, token in enumerate([*specials, *alphabet, *dict.fromkeys(merged)])}
+    backend = _bpe_backend(models.BPE(vocab=vocab, merges=merges, unk_token=specials[1],
+                                      end_of_word_suffix=END_OF_WORD))
+    backend.add_special_tokens(list(specials))
+    return backend

@@ -214,5 +214,42 @@ def task_accuracy(model: GPTForTask, ids: torch.Tensor, mask: torch.Tensor, labe
     return correct / len(ids)
 
 
+@torch.no_grad()
+def continuation_log_prob(model: nn.Module, prefix: list[int], continuations: Sequence[list[int]]) -> torch.Tensor:
+    """``log P(continuation | prefix)`` under a GPT language model, one value per continuation.
+
+    All continuations are scored in one padded batch; ``prefix`` must be non-empty.
+    Returns a float32 tensor of shape ``(len(continuations),)`` (summed over the tokens).
+    """
+    if not prefix or not continuations or not all(continuations):
+        raise ValueError("Give a non-empty prefix and non-empty continuations to score.")
+    device = next(model.parameters()).device
+    rows = [prefix + c for c in continuations]
+    ids, mask = pad([[r] for r in rows], pad_id=0)
+    ids, mask = ids[:, 0].to(device), mask[:, 0].to(device)
+    logp = torch.log_softmax(model(ids[:, :-1], mask[:, :-1]).float(), dim=-1)
+    token_logp = logp.gather(-1, ids[:, 1:, None])[..., 0]  # log P(ids[t+1] | ids[:t+1])
+    scored = mask[:, 1:].clone()
+    scored[:, :len(prefix) - 1] = False  # score only the continuation's tokens
+    return (token_logp * scored).sum(-1).cpu()
+
+
+def zero_shot_choice(model: nn.Module, specials: Specials, context: list[int], choices: Sequence[list[int]],
+                     max_len: int) -> int:
+    """Pick a choice with no fine-tuning at all: the language model's own judgement.
+
+    Each choice is scored by how much the context raises its probability,
+    ``log P(choice | <s> context) - log P(choice | <s>)`` (pointwise mutual information):
+    without the second term the model would just prefer short, common sentences. This is
+    the zero-shot use of a language model that GPT-2 (Radford et al. 2019) made its theme.
+    Context and choices are cut to fit ``max_len`` like :func:`transform` does.
+    """
+    budget = max_len - 1
+    fitted = [_fit(context, c, budget, keep_end_of_first=True) for c in choices]
+    conditional = torch.stack([continuation_log_prob(model, [specials.start, *x], [y])[0] for x, y in fitted])
+    alone = continuation_log_prob(model, [specials.start], [y for _, y in fitted])
+    return int((conditional - alone).argmax())
+
+
 __all__ = ["KINDS", "Specials", "transform", "pad", "encode_task", "GPTForTask", "task_loss", "batches",
-           "task_accuracy"]
+           "task_accuracy", "continuation_log_prob", "zero_shot_choice"]
