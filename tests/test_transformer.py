@@ -114,7 +114,10 @@ def test_sinusoidal_positions():
     assert sinusoidal_positions(4, 5).shape == (4, 5)  # odd width works
     model = make(positions="sinusoidal")
     assert "pos" not in dict(model.named_parameters()) and "pos" not in model.state_dict()
-    assert torch.allclose(model.embed(ids_batch(1))[0] - model.tok(ids_batch(1))[0], model.pos[:T], atol=1e-6)
+    tokens = model.tok(ids_batch(1))[0] * math.sqrt(model.config.d_model)  # Vaswani et al., section 3.4
+    assert torch.allclose(model.embed(ids_batch(1))[0] - tokens, model.pos[:T], atol=1e-5)
+    learned = make()
+    assert torch.allclose(learned.embed(ids_batch(1))[0] - learned.tok(ids_batch(1))[0], learned.pos.weight[:T], atol=1e-6)
 
 
 def test_pre_and_post_norm_differ_and_have_the_right_layout():

@@ -28,8 +28,9 @@ Where the LayerNorm sits (``TransformerConfig.norm``):
 
 Positions (section 3.5): either a learned ``max_len x d_model`` table (GPT, GPT-2, BERT)
 or the fixed sinusoids ``PE(p, 2i) = sin(p / 10000^(2i/d))``, ``PE(p, 2i+1) = cos(...)``.
-(Vaswani et al. also multiply token embeddings by ``sqrt(d_model)``; we do not, so with
-GPT-2's initialisation the unit-amplitude sinusoids dominate the sum at first.)
+With sinusoids, token embeddings are multiplied by ``sqrt(d_model)`` as in Vaswani et al.
+(section 3.4), so that the unit-amplitude sinusoids do not drown the words; learned
+positions (GPT-2, BERT) add the two tables as they are.
 
 Shapes: ``B`` batch, ``T`` sequence length, ``d`` = ``d_model``, ``H`` heads,
 ``d_k = d / H``. Masks are booleans with **True = may attend**, broadcastable to
@@ -270,7 +271,8 @@ class Transformer(nn.Module):
         return self.pos[:length]
 
     def embed(self, ids: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        """``tok(ids) + pos(0..T-1) (+ extra)``: ``(B, T)`` ids -> ``(B, T, d)`` (no dropout yet)."""
+        """``tok(ids) + pos(0..T-1) (+ extra)``: ``(B, T)`` ids -> ``(B, T, d)`` (no dropout yet);
+        ``tok(ids)`` is scaled by ``sqrt(d_model)`` when the positions are sinusoidal."""
         if ids.dim() != 2:
             raise ValueError(
                 f"ids must have shape (batch, length), got {tuple(ids.shape)}; use ids[None] for one sequence.")
@@ -280,7 +282,10 @@ class Transformer(nn.Module):
                 f"sequence of length {T} exceeds the model's max_len={self.config.max_len}; "
                 "truncate it or build a model with a larger max_len"
             )
-        x = self.tok(ids) + self.positions(T)
+        tokens = self.tok(ids)
+        if self.config.positions == "sinusoidal":
+            tokens = tokens * math.sqrt(self.config.d_model)  # Vaswani et al., section 3.4
+        x = tokens + self.positions(T)
         return x if extra is None else x + extra
 
     def run_blocks(self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = False,
