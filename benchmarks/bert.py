@@ -30,7 +30,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from benchmarks.gpt import Runner, device_name, peak_tflops, sync
+from benchmarks.gpt import Runner, device_name, parse_args, peak_tflops, sync
 from ptm_lib.data.mlm import IGNORE, mask_for_mlm
 from ptm_lib.models.bert import BertConfig, BertForPretraining, mlm_loss
 
@@ -116,24 +116,7 @@ def time_inference(runners: dict, logits_fns: dict, batches: list, device, amp: 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--vocab", type=int, default=4000)
-    p.add_argument("--d-model", type=int, default=128)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--seq", type=int, default=128, help="tokens per sequence (= max_len)")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--steps", type=int, default=30, help="timed steps for each model (training and inference)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps for each model first")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto", help="auto = bf16 on CUDA only")
-    p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak bf16 TFLOP/s (default by name)")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    amp = args.amp == "bf16" or (args.amp == "auto" and device.type == "cuda")
+    args, device, amp = parse_args(__doc__.split("\n")[0], 4000, argv)
 
     torch.manual_seed(args.seed)
     runners = {"ours": Runner(build_ours(args), mlm_loss, device, amp),

@@ -101,9 +101,11 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}), torch {torch.__version__}"
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--vocab", type=int, default=2000)
+def parse_args(description: str, vocab: int, argv: list[str] | None) -> tuple[argparse.Namespace, torch.device, bool]:
+    """The flags both Transformer benchmarks take (defaults: the book's CPU-preset shapes);
+    sets the torch threads and returns ``(args, device, use bf16 autocast)``."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--vocab", type=int, default=vocab)
     p.add_argument("--d-model", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
@@ -119,7 +121,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    amp = args.amp == "bf16" or (args.amp == "auto" and device.type == "cuda")
+    return args, device, args.amp == "bf16" or (args.amp == "auto" and device.type == "cuda")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args, device, amp = parse_args(__doc__.split("\n")[0], 2000, argv)
 
     torch.manual_seed(args.seed)
     runners = {"ours": Runner(build_ours(args), lm_loss, device, amp),

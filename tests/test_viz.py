@@ -121,6 +121,6 @@ def test_attention_explorer_static_and_live(monkeypatch, capsys):
     assert "interactive explorer" in capsys.readouterr().out
     monkeypatch.setenv("PTM_STATIC", "0")
     ui = viz.attention_explorer(attention(), list("abcde"))
-    (layer, head), out = ui.children[0].children, ui.children[1]
+    layer, head = ui.children[0].children
     head.value = 2  # redraws without error
     assert list(layer.options) == [0, 1] and list(head.options) == [0, 1, 2]

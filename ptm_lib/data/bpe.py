@@ -38,10 +38,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from tokenizers import Tokenizer as _BackendTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
+
+from .subword import SubwordTokenizer
 
 SPECIALS = ("<pad>", "<unk>", "<s>", "<$>", "<e>")
 """Padding, unknown, start, delimiter and extract tokens (GPT's input transformations);
@@ -141,7 +142,7 @@ def apply_bpe(word: str, merges: Sequence[Pair]) -> list[str]:
 # ---------------------------------------------------------------------------- tokenizers version
 
 
-class Tokenizer:
+class Tokenizer(SubwordTokenizer):
     """A thin, readable wrapper around a trained ``tokenizers.Tokenizer`` (BPE).
 
     Build one with :func:`train_bpe` or :meth:`load`, or wrap a ``tokenizers`` tokenizer
@@ -156,8 +157,11 @@ class Tokenizer:
     training become ``<unk>``.
     """
 
+    piece_hint = f"word-final pieces end in {END_OF_WORD!r}, and tokens(text) shows how a text is split"
+    trainer = "train_bpe"
+
     def __init__(self, backend: _BackendTokenizer):
-        self.backend = backend
+        super().__init__(backend)
         added = backend.get_added_tokens_decoder()
         self.specials = tuple(added[i].content for i in sorted(added) if added[i].special)
         if len(self.specials) < len(SPECIALS):
@@ -167,14 +171,6 @@ class Tokenizer:
                 f"SPECIALS={SPECIALS}); train it with train_bpe(texts, specials=...)")
         (self.pad_id, self.unk_id, self.start_id,
          self.delim_id, self.extract_id) = (self.token_to_id(t) for t in self.specials[:5])
-
-    @property
-    def vocab_size(self) -> int:
-        """Number of tokens, specials included."""
-        return self.backend.get_vocab_size()
-
-    def __len__(self) -> int:
-        return self.vocab_size
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={self.vocab_size}, specials={self.specials})"
@@ -203,38 +199,6 @@ class Tokenizer:
     def tokens(self, text: str) -> list[str]:
         """The subword strings of ``text``, e.g. ``["low", "est</w>"]``."""
         return self.backend.encode(text).tokens
-
-    def token_to_id(self, token: str) -> int:
-        """The id of ``token``; ``ValueError`` if it is not in the vocabulary."""
-        token_id = self.backend.token_to_id(token)
-        if token_id is None:
-            raise ValueError(
-                f"token {token!r} is not in the vocabulary ({self.vocab_size} tokens); "
-                f"word-final pieces end in {END_OF_WORD!r}, and tokens(text) shows how a "
-                "text is split")
-        return token_id
-
-    def id_to_token(self, token_id: int) -> str:
-        """The token string of ``token_id``."""
-        token = self.backend.id_to_token(int(token_id))
-        if token is None:
-            raise ValueError(f"id {token_id} is outside the vocabulary 0..{self.vocab_size - 1}")
-        return token
-
-    def save(self, path) -> None:
-        """Write the tokenizer to one JSON file (``tokenizers``' format)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.backend.save(str(path))
-
-    @classmethod
-    def load(cls, path) -> "Tokenizer":
-        """Read a tokenizer written by :meth:`save`."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no tokenizer file at {path}; write one with "
-                                    "Tokenizer.save(path) (e.g. after train_bpe)")
-        return cls(_BackendTokenizer.from_file(str(path)))
 
 
 def train_bpe(texts: Iterable[str], vocab_size: int = 2000,

@@ -42,6 +42,8 @@ from pathlib import Path
 from tokenizers import Tokenizer as _BackendTokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
 
+from .subword import SubwordTokenizer
+
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 """BERT's special tokens; a tokenizer from :func:`train_wordpiece` gives them ids 0..4."""
 
@@ -147,7 +149,7 @@ def read_vocab(path) -> dict[str, int]:
 # --------------------------------------------------------------------------- tokenizers version
 
 
-class WordPieceTokenizer:
+class WordPieceTokenizer(SubwordTokenizer):
     """A thin wrapper around a ``tokenizers`` WordPiece tokenizer with BERT's special tokens.
 
     ``encode(text)`` gives ``[CLS] text [SEP]`` ids, ``encode_pair(a, b)`` the ids and segment
@@ -157,8 +159,11 @@ class WordPieceTokenizer:
     as ``backend``; its truncation and padding are switched off (pad batches yourself).
     """
 
+    piece_hint = "pieces that continue a word start with '##', and tokens(text) shows how a text is cut"
+    trainer = "train_wordpiece"
+
     def __init__(self, backend: _BackendTokenizer):
-        self.backend = backend
+        super().__init__(backend)
         backend.no_truncation()
         backend.no_padding()
         self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (self._special_id(t) for t in SPECIALS)
@@ -177,13 +182,6 @@ class WordPieceTokenizer:
     def special_ids(self) -> tuple[int, ...]:
         """The ids of ``[PAD] [UNK] [CLS] [SEP] [MASK]``, in that order."""
         return (self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id)
-
-    @property
-    def vocab_size(self) -> int:
-        return self.backend.get_vocab_size()
-
-    def __len__(self) -> int:
-        return self.vocab_size
 
     def __repr__(self) -> str:
         return f"WordPieceTokenizer(vocab_size={self.vocab_size})"
@@ -218,33 +216,6 @@ class WordPieceTokenizer:
             raise ValueError(f"ids {bad[:5]} are outside the vocabulary 0..{self.vocab_size - 1}")
         return self.backend.decode([int(i) for i in ids], skip_special_tokens=skip_specials)
 
-    def token_to_id(self, token: str) -> int:
-        token_id = self.backend.token_to_id(token)
-        if token_id is None:
-            raise ValueError(f"token {token!r} is not in the vocabulary ({self.vocab_size} tokens); pieces that "
-                             f"continue a word start with {PREFIX!r}, and tokens(text) shows how a text is cut.")
-        return token_id
-
-    def id_to_token(self, token_id: int) -> str:
-        token = self.backend.id_to_token(int(token_id))
-        if token is None:
-            raise ValueError(f"id {token_id} is outside the vocabulary 0..{self.vocab_size - 1}")
-        return token
-
-    def save(self, path) -> None:
-        """Write the tokenizer to one JSON file (``tokenizers``' ``tokenizer.json`` format)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.backend.save(str(path))
-
-    @classmethod
-    def load(cls, path) -> "WordPieceTokenizer":
-        """Read a ``tokenizer.json`` (written by :meth:`save` or by Hugging Face)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no tokenizer file at {path}; write one with WordPieceTokenizer.save(path) "
-                                    "(e.g. after train_wordpiece).")
-        return cls(_BackendTokenizer.from_file(str(path)))
 
 
 def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = True) -> WordPieceTokenizer:
