@@ -232,9 +232,8 @@ class BertForPretraining(nn.Module):
 
 # --- fine-tuning heads (section 4) ---
 
-class BertForSequenceClassification(nn.Module):
-    """Section 4.1: ``logits = dropout(C) W^T + b`` on the pooled ``[CLS]`` vector ``C``;
-    ``(B, T)`` ids -> ``(B, num_labels)``. For one sentence or a pair (``segments``)."""
+class _BertWithLinearHead(nn.Module):
+    """BERT plus dropout and one linear layer with ``num_labels`` outputs (the two heads below)."""
 
     def __init__(self, bert: BERT | BertConfig, num_labels: int, dropout: float | None = None):
         super().__init__()
@@ -243,31 +242,25 @@ class BertForSequenceClassification(nn.Module):
         self.drop = nn.Dropout(self.config.dropout if dropout is None else dropout)
         self.classifier = nn.Linear(self.config.d_model, num_labels)
         _init_normal(self.classifier)
+
+    def extra_args(self) -> dict:
+        return {"num_labels": self.num_labels, "dropout": self.drop.p}
+
+
+class BertForSequenceClassification(_BertWithLinearHead):
+    """Section 4.1: ``logits = dropout(C) W^T + b`` on the pooled ``[CLS]`` vector ``C``;
+    ``(B, T)`` ids -> ``(B, num_labels)``. For one sentence or a pair (``segments``)."""
 
     def forward(self, ids, segments=None, attention_mask=None) -> torch.Tensor:
         return self.classifier(self.drop(self.bert(ids, segments, attention_mask).pooled))
 
-    def extra_args(self) -> dict:
-        return {"num_labels": self.num_labels, "dropout": self.drop.p}
 
-
-class BertForTokenClassification(nn.Module):
+class BertForTokenClassification(_BertWithLinearHead):
     """Section 5.3 (NER): one label per token from its last hidden vector;
     ``(B, T)`` ids -> ``(B, T, num_labels)``."""
 
-    def __init__(self, bert: BERT | BertConfig, num_labels: int, dropout: float | None = None):
-        super().__init__()
-        self.bert, self.num_labels = _encoder(bert), _positive(num_labels, "num_labels")
-        self.config = self.bert.config
-        self.drop = nn.Dropout(self.config.dropout if dropout is None else dropout)
-        self.classifier = nn.Linear(self.config.d_model, num_labels)
-        _init_normal(self.classifier)
-
     def forward(self, ids, segments=None, attention_mask=None) -> torch.Tensor:
         return self.classifier(self.drop(self.bert(ids, segments, attention_mask).hidden))
-
-    def extra_args(self) -> dict:
-        return {"num_labels": self.num_labels, "dropout": self.drop.p}
 
 
 class BertForSpanExtraction(nn.Module):
