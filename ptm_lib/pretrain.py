@@ -73,6 +73,23 @@ def stream_perplexity(model: GPT, rows: torch.Tensor, batch_size: int = 64) -> f
     return math.exp(total / len(rows))
 
 
+def checkpoint_folders() -> list[Path]:
+    """Where the book's checkpoints are looked for, in order: the repository's
+    ``data/checkpoints`` (a clone or an editable install), then the copy that ``pip install``
+    puts under ``<sys.prefix>/share/ptm-lib/checkpoints`` (pyproject's ``data-files``)."""
+    return [Path(__file__).resolve().parent.parent / "data" / "checkpoints",
+            Path(sys.prefix) / "share" / "ptm-lib" / "checkpoints"]
+
+
+def checkpoint_path(name: str) -> Path:
+    """The path of the book checkpoint ``name`` (e.g. ``"gpt_small.pt"``), wherever it was installed."""
+    for folder in checkpoint_folders():
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"No checkpoint {name!r} in {[str(f) for f in checkpoint_folders()]}. Reinstall the "
+                            "package, or make it with: python -m ptm_lib.pretrain gpt --out data/checkpoints/" + name)
+
+
 def save_checkpoint(path, model: GPT, tokenizer: Tokenizer, meta: dict) -> Path:
     """Write ``model`` (fp16 weights), ``tokenizer`` and ``meta`` to one file at ``path``.
 

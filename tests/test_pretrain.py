@@ -5,6 +5,7 @@ from ptm_lib.data import lm
 from ptm_lib.data.bpe import train_bpe
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import TransformerConfig
+from ptm_lib import pretrain
 from ptm_lib.pretrain import load_checkpoint, save_checkpoint, stream_perplexity, token_stream
 
 TEXTS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 5
@@ -50,3 +51,25 @@ def test_stream_and_perplexity_of_an_untrained_model_is_near_vocab_size(tokenize
     ppl = stream_perplexity(model, lm.chunks(stream, 8))
     assert 0.7 * tokenizer.vocab_size < ppl < 1.3 * tokenizer.vocab_size
     assert model.training  # restored
+
+
+def test_checkpoints_are_found_in_the_repository_and_where_pip_installs_them(tmp_path, monkeypatch):
+    assert pretrain.checkpoint_path("gpt_small.pt") == pretrain.checkpoint_folders()[0] / "gpt_small.pt"
+    installed = tmp_path / "share" / "ptm-lib" / "checkpoints"
+    installed.mkdir(parents=True)
+    (installed / "only_installed.pt").write_bytes(b"x")
+    monkeypatch.setattr(pretrain.sys, "prefix", str(tmp_path))
+    assert pretrain.checkpoint_path("only_installed.pt") == installed / "only_installed.pt"
+    with pytest.raises(FileNotFoundError, match="python -m ptm_lib.pretrain"):
+        pretrain.checkpoint_path("missing.pt")
+
+
+def test_every_checkpoint_is_shipped_with_the_package():
+    """pyproject's data-files must cover each file in data/checkpoints, or a pip install lacks it."""
+    import fnmatch
+    import tomllib
+    root = pretrain.checkpoint_folders()[0].parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = patterns["share/ptm-lib/checkpoints"]
+    for file in (root / "data" / "checkpoints").iterdir():
+        assert any(fnmatch.fnmatch(f"data/checkpoints/{file.name}", p) for p in shipped), file
