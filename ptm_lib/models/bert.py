@@ -145,12 +145,7 @@ class BERT(nn.Module):
                 attention_mask: torch.Tensor | None = None, need_weights: bool = False) -> BertOutput:
         """Encode ``ids`` ``(B, T)``; see :class:`BertOutput`. Every token attends to every real
         token (no causal mask); ``attention_mask`` ``(B, T)`` hides padding."""
-        mask = None
-        if attention_mask is not None:
-            if attention_mask.shape != ids.shape:
-                raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but ids have "
-                                 f"{tuple(ids.shape)}; give one 1 (real token) or 0 (padding) per token.")
-            mask = padding_mask(attention_mask)
+        mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
         x = self.transformer.drop(self.embed(ids, segments))
         hidden_states, attentions = [x], []
         for block in self.transformer.blocks:  # Transformer.run_blocks, unrolled to keep every layer's output

@@ -44,12 +44,7 @@ class GPT(nn.Module):
         """Hidden states ``(B, T, d)`` under the causal mask (and the padding mask from
         ``attention_mask`` ``(B, T)``, 1 = real token; pad on the right), and the per-layer
         attention probabilities ``(B, H, T, T)`` if ``need_weights``."""
-        mask = None
-        if attention_mask is not None:
-            if attention_mask.shape != ids.shape:
-                raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but ids have "
-                                 f"{tuple(ids.shape)}; give one 1/0 per token.")
-            mask = padding_mask(attention_mask)
+        mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
         return self.transformer(ids, mask, need_weights=need_weights, causal=True)  # causal_mask & mask
 
     def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -110,11 +110,15 @@ def causal_mask(length: int, device=None) -> torch.Tensor:
     return torch.ones(length, length, dtype=torch.bool, device=device).tril()[None, None]
 
 
-def padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+def padding_mask(attention_mask: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
     """Hide padding keys: ``(B, T)`` of 1/0 (or bool, 1 = real token) -> bool ``(B, 1, 1, T)``.
 
     Padded *queries* still get an output (ignore it); no real token ever attends to them.
+    Given the ``ids`` it masks, the mask must have their shape.
     """
+    if ids is not None and attention_mask.shape != ids.shape:
+        raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but ids have "
+                         f"{tuple(ids.shape)}; give one 1/0 per token (1 = real token, 0 = padding).")
     if attention_mask.dim() != 2:
         raise ValueError(
             f"attention_mask must have shape (batch, length) with 1 for real tokens and 0 for padding, "
