@@ -33,6 +33,9 @@ import torch
 from . import runtime
 from .data import lm, text
 from .data.bpe import Tokenizer, train_bpe
+from .data.subword import SubwordTokenizer
+from .data.wordpiece import WordPieceTokenizer
+from .models.bert import BertConfig, BertForPretraining
 from .models.gpt import GPT, lm_loss
 from .models.transformer import TransformerConfig
 from .train import fit
@@ -90,36 +93,87 @@ def checkpoint_path(name: str) -> Path:
                             "package, or make it with: python -m ptm_lib.pretrain gpt --out data/checkpoints/" + name)
 
 
-def save_checkpoint(path, model: GPT, tokenizer: Tokenizer, meta: dict) -> Path:
-    """Write ``model`` (fp16 weights), ``tokenizer`` and ``meta`` to one file at ``path``.
+KINDS = {"gpt": (GPT, TransformerConfig, Tokenizer), "bert": (BertForPretraining, BertConfig, WordPieceTokenizer)}
+"""What a checkpoint can hold, by the ``kind`` stored in it: the model class, its config
+class and the tokenizer class it was trained with."""
+
+
+def _kind(model) -> str:
+    for kind, (cls, _, _) in KINDS.items():
+        if type(model) is cls:
+            return kind
+    raise ValueError(f"save_checkpoint saves {[c.__name__ for c, _, _ in KINDS.values()]}, "
+                     f"got {type(model).__name__}.")
+
+
+def _tied(model) -> dict[str, str]:
+    """``{key: earlier key}`` for state-dict entries that share their tensor with an earlier
+    one (an output layer tied to the token embedding): stored once, restored on load."""
+    first, tied = {}, {}
+    for key, value in model.state_dict(keep_vars=True).items():
+        tied_to = first.setdefault(value.data_ptr(), key)
+        if tied_to != key:
+            tied[key] = tied_to
+    return tied
+
+
+def save_checkpoint(path, model, tokenizer: SubwordTokenizer, meta: dict) -> Path:
+    """Write ``model`` (a :class:`GPT` or :class:`BertForPretraining`; fp16 weights, tied
+    tensors once), its ``tokenizer`` and ``meta`` to one file at ``path``.
 
     ``meta`` is stored as plain JSON types (anything else, e.g. ``torch.__version__``, as its
     string), so the file loads with ``torch.load(weights_only=True)``."""
     path = Path(path)
+    kind = _kind(model)
     meta = json.loads(json.dumps(meta, default=str))
     path.parent.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()
-               if k != "lm_head.weight"}  # tied to the token embedding: stored once
-    torch.save({"format": FORMAT, "kind": "gpt", "config": dataclasses.asdict(model.config),
+    tied = _tied(model)
+    weights = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items() if k not in tied}
+    torch.save({"format": FORMAT, "kind": kind, "config": dataclasses.asdict(model.config),
                 "weights": weights, "tokenizer": tokenizer.backend.to_str(), "meta": meta}, path)
     return path
 
 
-def load_checkpoint(path) -> tuple[GPT, Tokenizer, dict]:
-    """Read a file written by :func:`save_checkpoint`: ``(model in eval mode, tokenizer, meta)``."""
+def load_checkpoint(path, kind: str | None = None):
+    """Read a file written by :func:`save_checkpoint`: ``(model in eval mode, tokenizer, meta)``.
+
+    The tokenizer is a BPE :class:`~ptm_lib.data.bpe.Tokenizer` for a GPT and a
+    :class:`~ptm_lib.data.wordpiece.WordPieceTokenizer` for a BERT. ``kind`` (``"gpt"`` or
+    ``"bert"``), if given, must match the file's."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}. Make one with: python -m ptm_lib.pretrain gpt --out {path}")
+        raise FileNotFoundError(f"No checkpoint at {path}. Make one with: python -m ptm_lib.pretrain gpt --out {path} "
+                                f"(or python -m ptm_lib.pretrain_bert --out {path})")
     data = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not a ptm-lib checkpoint ({FORMAT!r}); remake it with python -m ptm_lib.pretrain.")
+    if kind is not None and data["kind"] != kind:
+        raise ValueError(f"{path} holds a {data['kind']} model, not a {kind}.")
     from tokenizers import Tokenizer as Backend
 
-    model = GPT(TransformerConfig(**data["config"]))
+    model_class, config_class, tokenizer_class = KINDS[data["kind"]]
+    model = model_class(config_class(**data["config"]))
     weights = {k: v.float() for k, v in data["weights"].items()}
-    weights["lm_head.weight"] = weights["transformer.tok.weight"]
+    for key, source in _tied(model).items():
+        weights[key] = weights[source]
     model.load_state_dict(weights)
-    return model.eval(), Tokenizer(Backend.from_str(data["tokenizer"])), data["meta"]
+    return model.eval(), tokenizer_class(Backend.from_str(data["tokenizer"])), data["meta"]
+
+
+def run_record(program: str, argv: list[str] | None, model, steps: int, tokens_per_step: int,
+               seconds: float) -> dict:
+    """The ``meta`` facts every checkpoint keeps: the command that made it, steps, tokens
+    seen, seconds, device, CPU, threads and torch version."""
+    return {"command": program + " " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "steps": steps, "tokens_seen": steps * tokens_per_step, "seconds": round(seconds),
+            "device": str(next(model.parameters()).device), "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def report(path: Path, meta: dict) -> None:
+    """Print a checkpoint's record (without its curves) and its size."""
+    print(json.dumps({k: v for k, v in meta.items() if not isinstance(v, list)}))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def pretrain_gpt(config: TransformerConfig, tokenizer: Tokenizer, steps: int, batch_size: int = 32,
@@ -161,18 +215,12 @@ def main(argv: list[str] | None = None) -> None:
                                n_layers=args.layers, n_heads=args.heads)
     start = time.perf_counter()
     model, history = pretrain_gpt(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed)
-    seconds = time.perf_counter() - start
-    meta = {"command": "python -m ptm_lib.pretrain " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "steps": args.steps, "tokens_seen": args.steps * args.batch_size * args.seq,
-            "seconds": round(seconds), "device": str(next(model.parameters()).device),
-            "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "held_out_perplexity": round(history.last("perplexity"), 2),
-            "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
-            "val_perplexity": [[r["step"], round(r["perplexity"], 2)] for r in history.val]}
-    path = save_checkpoint(args.out, model.cpu(), tokenizer, meta)
-    print(json.dumps({k: v for k, v in meta.items() if k not in ("train_loss", "val_perplexity")}))
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-
+    meta = run_record("python -m ptm_lib.pretrain", argv, model, args.steps, args.batch_size * args.seq,
+                      time.perf_counter() - start)
+    meta.update({"held_out_perplexity": round(history.last("perplexity"), 2),
+                 "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
+                 "val_perplexity": [[r["step"], round(r["perplexity"], 2)] for r in history.val]})
+    report(save_checkpoint(args.out, model.cpu(), tokenizer, meta), meta)
 
 if __name__ == "__main__":
     main()

@@ -20,9 +20,6 @@ The checkpoint holds the config, fp16 weights, the word vocabulary and a ``meta`
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import sys
 import time
 from collections.abc import Sequence
 
@@ -33,6 +30,7 @@ from .data import text
 from .data.lm import Batches
 from .data.vocab import Vocab
 from .models.elmo import BiLM, BiLMConfig, bilm_loss, build_vocab, corpus_windows, direction_perplexity, save_elmo
+from .pretrain import report, run_record
 from .train import fit
 
 
@@ -98,19 +96,14 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     model, history = pretrain_elmo(config, vocab, args.steps, args.batch_size, args.seq, args.lr, args.seed,
                                    eval_every=args.eval_every, documents=documents)
-    seconds = time.perf_counter() - start
-    meta = {"command": "python -m ptm_lib.pretrain_elmo " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "steps": args.steps, "tokens_seen": args.steps * args.batch_size * args.seq,
-            "seconds": round(seconds), "device": str(next(model.parameters()).device),
-            "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "parameters": model.num_parameters(),
-            "held_out_perplexity": {k: round(history.last(k), 2) for k in ("forward", "backward")},
-            "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
-            "val_perplexity": [[r["step"], round(r["forward"], 2), round(r["backward"], 2)] for r in history.val]}
-    path = save_elmo(args.out, model.cpu(), vocab, meta)
-    print(json.dumps({k: v for k, v in meta.items() if k not in ("train_loss", "val_perplexity")}))
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-
+    meta = run_record("python -m ptm_lib.pretrain_elmo", argv, model, args.steps, args.batch_size * args.seq,
+                      time.perf_counter() - start)
+    meta.update({"parameters": model.num_parameters(),
+                 "held_out_perplexity": {k: round(history.last(k), 2) for k in ("forward", "backward")},
+                 "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
+                 "val_perplexity": [[r["step"], round(r["forward"], 2), round(r["backward"], 2)]
+                                    for r in history.val]})
+    report(save_elmo(args.out, model.cpu(), vocab, meta), meta)
 
 if __name__ == "__main__":
     main()

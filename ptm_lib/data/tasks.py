@@ -147,20 +147,21 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s for s in sentences if s]
 
 
-def bbc_sentences(article_text: str, include_headline: bool = False) -> list[str]:
-    """The normalised sentences of a raw BBC article (as from ``text.load_bbc()``).
+def sentences(raw_text: str) -> list[str]:
+    """The normalised sentences of raw English text: each line (a paragraph) is split by
+    :func:`split_sentences`, each sentence lowercased and tokenised
+    (:func:`ptm_lib.data.text.tokenize`), words joined by spaces; sentences with no word
+    left are dropped."""
+    found = [" ".join(text.tokenize(s)) for line in raw_text.splitlines() if line.strip()
+             for s in split_sentences(line.strip())]
+    return [s for s in found if s]
 
-    The first line is the headline (no full stop; dropped unless ``include_headline``);
-    paragraphs are separated by newlines and split by :func:`split_sentences`.  Each
-    sentence is lowercased and tokenised (:func:`ptm_lib.data.text.tokenize`), words
-    joined by spaces; sentences with no word left are dropped.
-    """
-    lines = [line.strip() for line in article_text.strip().splitlines()]
-    if lines and not include_headline:
-        lines = lines[1:]
-    sentences = [" ".join(text.tokenize(s))
-                 for line in lines if line for s in split_sentences(line)]
-    return [s for s in sentences if s]
+
+def bbc_sentences(article_text: str, include_headline: bool = False) -> list[str]:
+    """:func:`sentences` of a raw BBC article (as from ``text.load_bbc()``), whose first
+    line is the headline (no full stop): dropped unless ``include_headline``."""
+    lines = article_text.strip().splitlines()
+    return sentences("\n".join(lines if include_headline else lines[1:]))
 
 
 # ---------------------------------------------------------------------------- multiple choice

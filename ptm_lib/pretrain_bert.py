@@ -1,0 +1,186 @@
+"""Chapter 7's pretraining entry point: train a small BERT (masked LM + next sentence) and save a checkpoint.
+
+The same recipe as :mod:`ptm_lib.pretrain` (which trains GPT), for
+:class:`~ptm_lib.models.bert.BertForPretraining`::
+
+    python -m ptm_lib.pretrain_bert --steps 6000 --out data/checkpoints/bert_small.pt
+
+The corpus is the book's pretraining text (the Wikipedia sample and the BBC training
+articles), read as documents of sentences (:func:`corpus_documents`) and cut into
+subwords by a WordPiece vocabulary learned from it
+(:func:`ptm_lib.data.wordpiece.train_wordpiece`). Each pass over the corpus draws new
+next-sentence pairs (:func:`ptm_lib.data.mlm.nsp_pairs`) and every batch draws new masks
+(:func:`ptm_lib.data.mlm.mask_for_mlm`): the masks are *dynamic*, as in RoBERTa (Liu et al.
+2019, section 4.1), where Google's BERT fixed ten masks per sequence in advance. Held-out
+masked-LM accuracy and next-sentence accuracy are measured on pairs from the BBC *test*
+articles, which no pretraining run sees, with one fixed draw of masks.
+
+The checkpoint (:func:`ptm_lib.pretrain.save_checkpoint`) holds the config, fp16 weights,
+the tokenizer and a ``meta`` record of how it was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import time
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from . import runtime
+from .data import tasks, text
+from .data.mlm import PairExample, nsp_pairs, pretraining_batch
+from .data.wordpiece import WordPieceTokenizer, train_wordpiece
+from .models.bert import IGNORE, BertConfig, BertForPretraining, pretraining_loss
+from .pretrain import report, run_record, save_checkpoint
+from .train import fit
+
+
+def corpus_documents() -> list[list[str]]:
+    """The pretraining corpus as documents of sentences (lowercased, words joined by spaces):
+    the Wikipedia sample, then the BBC training articles. The same text as
+    :func:`ptm_lib.pretrain.corpus_texts`, with the sentence boundaries that NSP needs."""
+    articles = text.load_bbc()
+    wiki = [tasks.sentences(raw) for _, raw in text.wikipedia_text()]
+    bbc = [tasks.bbc_sentences(articles[i][2], include_headline=True) for i in text.bbc_split()["train"]]
+    return [doc for doc in wiki + bbc if doc]
+
+
+def held_out_documents() -> list[list[str]]:
+    """The BBC test articles (never pretrained on) as documents of sentences."""
+    return [tasks.bbc_sentences(raw, include_headline=True) for _, raw in tasks.heldout_bbc_articles()]
+
+
+def book_wordpiece(vocab_size: int = 4000) -> WordPieceTokenizer:
+    """The WordPiece vocabulary of chapter 7's own BERT, learned from the pretraining corpus."""
+    return train_wordpiece((" ".join(doc) for doc in corpus_documents()), vocab_size=vocab_size)
+
+
+def encode_documents(tokenizer: WordPieceTokenizer, documents: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+    """Documents of sentences -> documents of sentences of token ids (no specials)."""
+    flat = [s for doc in documents for s in doc]
+    ids = iter(tokenizer.encode_batch(flat, add_specials=False))
+    return [[next(ids) for _ in doc] for doc in documents]
+
+
+class PretrainingBatches:
+    """Masked, padded next-sentence batches for :func:`ptm_lib.models.bert.pretraining_loss`.
+
+    Every pass draws new NSP pairs from ``documents`` (ids per sentence, as from
+    :func:`encode_documents`) and shuffles them; every batch draws new masks. ``len()`` is
+    the number of batches in the first pass (passes differ by a few pairs). ``max_pairs``
+    keeps only the first that many pairs of each pass.
+    """
+
+    def __init__(self, documents, tokenizer: WordPieceTokenizer, max_len: int, batch_size: int, seed: int = 0,
+                 max_pairs: int | None = None):
+        self.documents, self.tokenizer, self.max_len, self.batch_size = documents, tokenizer, max_len, batch_size
+        self.seed, self.passes, self.max_pairs = seed, 0, max_pairs
+        self.generator = torch.Generator().manual_seed(seed)
+        self._first = self._pairs(0)
+
+    def _pairs(self, n: int) -> list[PairExample]:
+        t = self.tokenizer
+        rng = random.Random(self.seed * 1000 + n)
+        pairs = nsp_pairs(self.documents, self.max_len, t.cls_id, t.sep_id, seed=rng)
+        rng.shuffle(pairs)
+        return pairs[:self.max_pairs]
+
+    def __len__(self) -> int:
+        return math.ceil(len(self._first) / self.batch_size)
+
+    def __iter__(self) -> Iterator[dict]:
+        pairs = self._first if self.passes == 0 else self._pairs(self.passes)
+        self.passes += 1
+        t = self.tokenizer
+        for start in range(0, len(pairs), self.batch_size):
+            yield pretraining_batch(pairs[start:start + self.batch_size], t.vocab_size, t.special_ids, t.mask_id,
+                                    t.pad_id, generator=self.generator)
+
+
+def fixed_batches(documents, tokenizer: WordPieceTokenizer, max_len: int, n_pairs: int = 512,
+                  batch_size: int = 64, seed: int = 0) -> list[dict]:
+    """One fixed draw of masked NSP batches (the first ``n_pairs`` pairs), for evaluation."""
+    return list(PretrainingBatches(documents, tokenizer, max_len, batch_size, seed=seed, max_pairs=n_pairs))
+
+
+@torch.no_grad()
+def pretraining_metrics(model: BertForPretraining, batches: Sequence[dict]) -> dict[str, float]:
+    """Masked-LM loss (nats per masked token) and accuracy, and NSP accuracy, on ``batches``."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    nll = hits = masked = nsp_hits = pairs = 0.0
+    for batch in batches:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        out = model.bert(batch["ids"], batch["segments"], batch["attention_mask"])
+        chosen = batch["labels"] != IGNORE
+        logits = model.mlm(out.hidden[chosen]).float()
+        nll += F.cross_entropy(logits, batch["labels"][chosen], reduction="sum").item()
+        hits += (logits.argmax(-1) == batch["labels"][chosen]).sum().item()
+        masked += chosen.sum().item()
+        nsp_hits += (model.nsp(out.pooled).argmax(-1) == 1 - batch["is_next"]).sum().item()
+        pairs += len(batch["is_next"])
+    model.train(was_training)
+    return {"mlm_loss": nll / masked, "mlm_accuracy": hits / masked, "nsp_accuracy": nsp_hits / pairs}
+
+
+def pretrain_bert(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_size: int = 32,
+                  lr: float = 1e-3, seed: int = 0, device=None, eval_every: int = 500,
+                  documents: Sequence[Sequence[str]] | None = None,
+                  held_out: Sequence[Sequence[str]] | None = None):
+    """Train a fresh :class:`BertForPretraining` for ``steps`` updates; returns ``(model, history)``.
+
+    ``documents`` (sentences per document) default to :func:`corpus_documents` and
+    ``held_out`` to :func:`held_out_documents`; pairs are ``config.max_len`` tokens at most.
+    AdamW with a 5% warm-up and linear decay (appendix A.2 uses 1% warm-up over 1M steps);
+    the history's ``val`` records hold :func:`pretraining_metrics`.
+    """
+    if tokenizer.vocab_size != config.vocab_size:
+        raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but config.vocab_size is "
+                         f"{config.vocab_size}; build the config from the tokenizer.")
+    torch.manual_seed(seed)
+    docs = encode_documents(tokenizer, documents if documents is not None else corpus_documents())
+    held = encode_documents(tokenizer, held_out if held_out is not None else held_out_documents())
+    eval_batches = fixed_batches(held, tokenizer, config.max_len, seed=seed)
+    model = BertForPretraining(config).to(device or runtime.pick_device())
+    history = fit(model, PretrainingBatches(docs, tokenizer, config.max_len, batch_size, seed), pretraining_loss,
+                  steps=steps, lr=lr, schedule="linear", warmup=0.05, weight_decay=0.01,
+                  evaluate=lambda m: pretraining_metrics(m, eval_batches),
+                  eval_every=eval_every, log_every=50, desc="pretrain BERT")
+    return model, history
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ptm_lib.pretrain_bert", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="checkpoint file to write")
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=128, help="longest [CLS] A [SEP] B [SEP] (max_len)")
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--vocab", type=int, default=4000)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    runtime.set_threads(args.threads)
+    tokenizer = book_wordpiece(args.vocab)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
+                        n_layers=args.layers, n_heads=args.heads)
+    start = time.perf_counter()
+    model, history = pretrain_bert(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed)
+    meta = run_record("python -m ptm_lib.pretrain_bert", argv, model, args.steps, args.batch_size * args.seq,
+                      time.perf_counter() - start)
+    meta.update({"held_out_" + k: round(v, 4) for k, v in history.val[-1].items() if k != "step"})
+    meta["train_loss"] = [[r["step"], round(r["loss"], 4)] for r in history.train]
+    meta["val"] = [{k: round(v, 4) for k, v in r.items()} for r in history.val]
+    report(save_checkpoint(args.out, model.cpu(), tokenizer, meta), meta)
+
+
+if __name__ == "__main__":
+    main()
