@@ -225,20 +225,28 @@ def _concat(sentences) -> list[int]:
 
 # --- batches ---
 
+def pad_rows(rows: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Stack ``(ids, segments)`` rows into right-padded tensors ``ids``, ``segments`` and
+    ``attention_mask`` (1 = real token), all ``(B, T_max)``."""
+    if not rows:
+        raise ValueError("pad_rows got no rows.")
+    T = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
+    segments = torch.zeros((len(rows), T), dtype=torch.long)
+    attention = torch.zeros((len(rows), T), dtype=torch.long)
+    for r, (row_ids, row_segments) in enumerate(rows):
+        ids[r, :len(row_ids)] = torch.tensor(row_ids, dtype=torch.long)
+        segments[r, :len(row_segments)] = torch.tensor(row_segments, dtype=torch.long)
+        attention[r, :len(row_ids)] = 1
+    return {"ids": ids, "segments": segments, "attention_mask": attention}
+
+
 def pad_pairs(examples: Sequence[PairExample], pad_id: int) -> dict[str, torch.Tensor]:
     """Stack examples into right-padded tensors: ``ids``, ``segments``, ``attention_mask``
     (1 = real token), all ``(B, T_max)``, and ``is_next`` ``(B,)``."""
     if not examples:
         raise ValueError("pad_pairs got no examples.")
-    T = max(len(e.ids) for e in examples)
-    ids = torch.full((len(examples), T), pad_id, dtype=torch.long)
-    segments = torch.zeros((len(examples), T), dtype=torch.long)
-    attention = torch.zeros((len(examples), T), dtype=torch.long)
-    for row, e in enumerate(examples):
-        ids[row, :len(e.ids)] = torch.tensor(e.ids)
-        segments[row, :len(e.segments)] = torch.tensor(e.segments)
-        attention[row, :len(e.ids)] = 1
-    return {"ids": ids, "segments": segments, "attention_mask": attention,
+    return {**pad_rows([(e.ids, e.segments) for e in examples], pad_id),
             "is_next": torch.tensor([e.is_next for e in examples], dtype=torch.long)}
 
 
@@ -253,5 +261,5 @@ def pretraining_batch(examples: Sequence[PairExample], vocab_size: int, special_
     return batch
 
 
-__all__ = ["IGNORE", "mask_for_mlm", "PairExample", "pack_pair", "truncate_pair", "nsp_pairs", "pad_pairs",
+__all__ = ["IGNORE", "mask_for_mlm", "PairExample", "pack_pair", "truncate_pair", "nsp_pairs", "pad_rows", "pad_pairs",
            "pretraining_batch"]

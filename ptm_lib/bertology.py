@@ -1,0 +1,163 @@
+"""Looking inside a trained BERT (chapter 7): what its heads attend to, and its vectors per word.
+
+"BERTology" (Rogers, Kovaleva & Rumshisky 2020) is the study of what a pretrained encoder
+has learned. Two of its tools are here.
+
+**Attention patterns.** Clark, Khandelwal, Levy & Manning (2019, "What does BERT look at?",
+sections 3-4) averaged each head's attention over many inputs and found that heads
+specialise: many put most of their weight on ``[SEP]`` or ``[CLS]`` (a "no-op" when the
+head has nothing to do), some on the previous or the next token, some broadly on the whole
+sentence. :func:`pattern_scores` measures these patterns for every layer and head: for
+each query token, the attention weight that lands on the pattern's target, averaged over
+the real tokens of a batch. ``same token`` is the weight a token gives to *other*
+occurrences of the same token (e.g. ``bank`` in segment A looking at ``bank`` in segment
+B), averaged over the tokens that have another occurrence.
+
+**Contextual word vectors.** A word's vector at layer ``l`` is the mean of its word
+pieces' hidden states ``h_l`` (layer 0 is the embedding output, context-free apart from
+position and segment). :func:`word_vectors` returns every layer at once, so a probe can
+ask which layer knows what (Peters et al. 2018's ELMo analysis, section 5.3; Tenney et
+al. 2019). :func:`threshold_accuracy` turns a similarity into a yes/no decision with the
+threshold that is best on a development set, the way the word-in-context test of
+Pilehvar & Camacho-Collados (2019) scores a model with no training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .data.mlm import pad_rows
+from .data.ner import word_pieces
+from .data.wordpiece import WordPieceTokenizer
+
+PATTERNS = ("[CLS]", "[SEP]", "previous token", "next token", "same token", "itself")
+"""The patterns :func:`pattern_scores` measures, in the order of its result."""
+
+
+def _targets(ids: torch.Tensor, attention_mask: torch.Tensor, cls_id: int, sep_id: int) -> dict[str, torch.Tensor]:
+    """For each pattern, a ``(B, T, T)`` 0/1 matrix: 1 where key ``j`` is query ``i``'s target."""
+    B, T = ids.shape
+    real = attention_mask.bool()
+    pair = real[:, :, None] & real[:, None, :]
+    eye = torch.eye(T, dtype=torch.bool, device=ids.device)
+    ones = torch.ones(T, T, dtype=torch.bool, device=ids.device)
+    same = (ids[:, :, None] == ids[:, None, :]) & ~eye
+    return {
+        "[CLS]": pair & (ids == cls_id)[:, None, :],
+        "[SEP]": pair & (ids == sep_id)[:, None, :],
+        "previous token": pair & ones.tril(-1).triu(-1)[None],  # key j = i - 1
+        "next token": pair & ones.triu(1).tril(1)[None],  # key j = i + 1
+        "same token": pair & same & (ids != cls_id)[:, :, None] & (ids != sep_id)[:, :, None],
+        "itself": pair & eye[None],
+    }
+
+
+@torch.no_grad()
+def pattern_scores(attentions: Sequence[torch.Tensor], ids: torch.Tensor, attention_mask: torch.Tensor,
+                   cls_id: int, sep_id: int) -> dict[str, np.ndarray]:
+    """Mean attention weight on each pattern's target, per layer and head.
+
+    ``attentions``: ``L`` tensors ``(B, H, T, T)`` (``BERT(..., need_weights=True).attentions``);
+    ``ids`` and ``attention_mask`` ``(B, T)``. Returns ``{pattern: (L, H) array}`` for
+    :data:`PATTERNS`. Queries are the real tokens (for ``previous``/``next token``, those that
+    have one; for ``same token``, those whose token occurs again); a score of 1 means every
+    such query puts all its weight on the target.
+    """
+    if not attentions:
+        raise ValueError("no attention maps: run the model with need_weights=True.")
+    if attentions[0].shape[-1] != ids.shape[1] or attentions[0].shape[0] != ids.shape[0]:
+        raise ValueError(f"attention maps of shape {tuple(attentions[0].shape)} do not match ids {tuple(ids.shape)}.")
+    probs = torch.stack([a.float() for a in attentions], dim=1)  # (B, L, H, T, T)
+    scores = {}
+    for name, target in _targets(ids, attention_mask, cls_id, sep_id).items():
+        has_target = target.any(-1)  # (B, T): the queries that have this target
+        if not has_target.any():
+            scores[name] = np.full(probs.shape[1:3], np.nan)
+            continue
+        on_target = (probs * target[:, None, None].float()).sum(-1)  # (B, L, H, T)
+        weight = has_target[:, None, None].float()
+        scores[name] = ((on_target * weight).sum((0, 3)) / weight.sum((0, 3))).cpu().numpy()
+    return scores
+
+
+def top_heads(scores: dict[str, np.ndarray], k: int = 3) -> dict[str, list[tuple[int, int, float]]]:
+    """For each pattern, the ``k`` (layer, head, score) with the highest scores, layers and heads numbered from 1."""
+    best = {}
+    for name, grid in scores.items():
+        flat = np.nan_to_num(grid, nan=-1.0).ravel()
+        order = np.argsort(-flat)[:k]
+        best[name] = [(int(i // grid.shape[1]) + 1, int(i % grid.shape[1]) + 1, float(flat[i])) for i in order]
+    return best
+
+
+# --- contextual vectors of words ---
+
+def encode_words(tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]]):
+    """``[CLS] words [SEP]`` for sentences given as word lists: padded ``ids`` and
+    ``attention_mask`` ``(N, T)`` and ``word_ids``, for each sentence the word number of
+    each position (``None`` for specials and padding). The pieces are
+    :func:`ptm_lib.data.ner.word_pieces`, so every word has at least one."""
+    encoded = [word_pieces(tokenizer, s) for s in sentences]
+    batch = pad_rows([(ids, [0] * len(ids)) for ids, _ in encoded], tokenizer.pad_id)
+    T = batch["ids"].shape[1]
+    word_ids = [list(w) + [None] * (T - len(w)) for _, w in encoded]
+    return batch["ids"], batch["attention_mask"], word_ids
+
+
+@torch.no_grad()
+def word_vectors(bert, tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]], positions: Sequence[int],
+                 batch_size: int = 64) -> torch.Tensor:
+    """The vector of word ``positions[i]`` of ``sentences[i]`` at every layer: ``(N, L + 1, d)``.
+
+    Each vector is the mean of the word's pieces (``bank`` is one piece, ``banking`` may be
+    two). Layer 0 is the embedding output. ``bert`` is a :class:`~ptm_lib.models.bert.BERT`;
+    sentences longer than its ``max_len`` raise its usual error.
+    """
+    if len(sentences) != len(positions):
+        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
+    for s, p in zip(sentences, positions):
+        if not 0 <= p < len(s):
+            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
+    was_training = bert.training
+    bert.eval()
+    device = next(bert.parameters()).device
+    out = []
+    for start in range(0, len(sentences), batch_size):
+        ids, mask, word_ids = encode_words(tokenizer, sentences[start:start + batch_size])
+        layers = torch.stack(bert(ids.to(device), attention_mask=mask.to(device)).hidden_states, dim=1)  # (b, L+1, T, d)
+        pieces = torch.tensor([[w == p for w in row] for row, p in zip(word_ids, positions[start:start + batch_size])],
+                              dtype=layers.dtype, device=device)  # (b, T)
+        out.append(((layers * pieces[:, None, :, None]).sum(2) / pieces.sum(1)[:, None, None]).cpu())
+    bert.train(was_training)
+    return torch.cat(out)
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise cosine similarity of ``(..., d)`` tensors."""
+    return torch.nn.functional.cosine_similarity(a, b, dim=-1)
+
+
+def best_threshold(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, float]:
+    """The threshold ``t`` maximising the accuracy of "label 1 iff score >= t" on
+    ``(scores, labels)``, and that accuracy. Candidates are midpoints between sorted scores."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    if len(s) != len(y) or len(s) == 0:
+        raise ValueError(f"need as many labels as scores (and at least one), got {len(s)} and {len(y)}.")
+    ordered = np.unique(s)
+    candidates = np.concatenate([[ordered[0] - 1.0], (ordered[1:] + ordered[:-1]) / 2, [ordered[-1] + 1.0]])
+    accuracy = [((s >= t) == y).mean() for t in candidates]
+    i = int(np.argmax(accuracy))
+    return float(candidates[i]), float(accuracy[i])
+
+
+def threshold_accuracy(dev_scores, dev_labels, test_scores, test_labels) -> tuple[float, float]:
+    """Choose the threshold on dev (:func:`best_threshold`); return ``(threshold, test accuracy)``."""
+    t, _ = best_threshold(dev_scores, dev_labels)
+    return t, float(((np.asarray(test_scores) >= t) == np.asarray(test_labels)).mean())
+
+
+__all__ = ["PATTERNS", "pattern_scores", "top_heads", "encode_words", "word_vectors", "cosine", "best_threshold",
+           "threshold_accuracy"]
