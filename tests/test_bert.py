@@ -290,3 +290,13 @@ def test_load_errors(tmp_path):
         load_model(tmp_path / "other.pt")
     with pytest.raises(ValueError, match="save_model saves"):
         save_model(GPT(TransformerConfig(V)), tmp_path / "gpt.pt")
+
+
+def test_bert_initialises_every_weight_as_the_paper_not_with_gpt2_residual_scaling():
+    # GPT-2 shrinks the two residual projections by 1/sqrt(2 n_layers) (0.005 here); BERT keeps N(0, 0.02)
+    torch.manual_seed(0)
+    bert = BERT(BertConfig(1000, max_len=32, d_model=256, n_layers=8, n_heads=4))
+    for block in bert.transformer.blocks:
+        for proj in (block.attn.proj, block.mlp.proj):
+            assert abs(proj.weight.std().item() - 0.02) < 0.002
+    assert abs(bert.transformer.tok.weight.std().item() - 0.02) < 0.002
