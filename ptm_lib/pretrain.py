@@ -170,6 +170,24 @@ def run_record(program: str, argv: list[str] | None, model, steps: int, tokens_p
             "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
+def training_parser(prog: str, doc: str, steps: int, seq: int, seq_help: str, d_model: int, layers: int,
+                    lr: float) -> argparse.ArgumentParser:
+    """The command line every pretraining entry point shares: ``--out``, ``--steps``,
+    ``--batch-size``, ``--seq``, ``--d-model``, ``--layers``, ``--lr``, ``--seed``, ``--threads``
+    (with the given defaults); each entry point adds its own options."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="checkpoint file to write")
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=seq, help=seq_help)
+    parser.add_argument("--d-model", type=int, default=d_model)
+    parser.add_argument("--layers", type=int, default=layers)
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    return parser
+
+
 def report(path: Path, meta: dict) -> None:
     """Print a checkpoint's record (without its curves) and its size."""
     print(json.dumps({k: v for k, v in meta.items() if not isinstance(v, list)}))
@@ -195,19 +213,11 @@ def pretrain_gpt(config: TransformerConfig, tokenizer: Tokenizer, steps: int, ba
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ptm_lib.pretrain", description=__doc__.split("\n\n")[0])
+    parser = training_parser("python -m ptm_lib.pretrain", __doc__, steps=6000, seq=64,
+                             seq_help="context length (max_len)", d_model=128, layers=2, lr=3e-3)
     parser.add_argument("model", choices=["gpt"])
-    parser.add_argument("--out", required=True, help="checkpoint file to write")
-    parser.add_argument("--steps", type=int, default=6000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq", type=int, default=64, help="context length (max_len)")
-    parser.add_argument("--d-model", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--vocab", type=int, default=2000)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     runtime.set_threads(args.threads)
     tokenizer = book_tokenizer(args.vocab)

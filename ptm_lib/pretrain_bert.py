@@ -21,7 +21,6 @@ the tokenizer and a ``meta`` record of how it was made.
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import time
@@ -35,7 +34,7 @@ from .data import tasks, text
 from .data.mlm import PairExample, nsp_pairs, pretraining_batch
 from .data.wordpiece import WordPieceTokenizer, train_wordpiece
 from .models.bert import IGNORE, BertConfig, BertForPretraining, pretraining_loss
-from .pretrain import report, run_record, save_checkpoint
+from .pretrain import report, run_record, save_checkpoint, training_parser
 from .train import fit
 
 
@@ -155,18 +154,10 @@ def pretrain_bert(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ptm_lib.pretrain_bert", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, help="checkpoint file to write")
-    parser.add_argument("--steps", type=int, default=6000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq", type=int, default=128, help="longest [CLS] A [SEP] B [SEP] (max_len)")
-    parser.add_argument("--d-model", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=4)
+    parser = training_parser("python -m ptm_lib.pretrain_bert", __doc__, steps=6000, seq=128,
+                             seq_help="longest [CLS] A [SEP] B [SEP] (max_len)", d_model=128, layers=4, lr=1e-3)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--vocab", type=int, default=4000)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     runtime.set_threads(args.threads)
     tokenizer = book_wordpiece(args.vocab)

@@ -19,7 +19,6 @@ The checkpoint holds the config, fp16 weights, the word vocabulary and a ``meta`
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
 
@@ -30,7 +29,7 @@ from .data import text
 from .data.lm import Batches
 from .data.vocab import Vocab
 from .models.elmo import BiLM, BiLMConfig, bilm_loss, build_vocab, corpus_windows, direction_perplexity, save_elmo
-from .pretrain import report, run_record
+from .pretrain import report, run_record, training_parser
 from .train import fit
 
 
@@ -71,22 +70,14 @@ def pretrain_elmo(config: BiLMConfig, vocab: Vocab, steps: int, batch_size: int 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ptm_lib.pretrain_elmo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, help="checkpoint file to write")
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq", type=int, default=32, help="words per training window")
-    parser.add_argument("--d-model", type=int, default=128)
+    parser = training_parser("python -m ptm_lib.pretrain_elmo", __doc__, steps=4000, seq=32,
+                             seq_help="words per training window", d_model=128, layers=2, lr=2e-3)
     parser.add_argument("--lstm-hidden", type=int, default=None, help="LSTM cell size (projected to d-model)")
-    parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--encoder", choices=["char", "word"], default="char")
     parser.add_argument("--max-chars", type=int, default=20)
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     runtime.set_threads(args.threads)
     documents = text.pretraining_corpus()

@@ -73,3 +73,16 @@ def test_every_checkpoint_is_shipped_with_the_package():
     shipped = patterns["share/ptm-lib/checkpoints"]
     for file in (root / "data" / "checkpoints").iterdir():
         assert any(fnmatch.fnmatch(f"data/checkpoints/{file.name}", p) for p in shipped), file
+
+
+def test_training_parser_holds_the_shared_options_with_each_entry_points_defaults():
+    from ptm_lib.pretrain import training_parser
+
+    parser = training_parser("python -m demo", "Demo.\n\nMore.", steps=7, seq=16, seq_help="window", d_model=8,
+                             layers=3, lr=0.5)
+    args = parser.parse_args(["--out", "x.pt", "--lr", "0.1"])
+    assert (args.out, args.steps, args.batch_size, args.seq, args.d_model, args.layers, args.lr, args.seed,
+            args.threads) == ("x.pt", 7, 32, 16, 8, 3, 0.1, 0, None)
+    assert parser.description == "Demo."
+    with pytest.raises(SystemExit):  # --out is required
+        parser.parse_args([])
