@@ -108,11 +108,12 @@ def fixed_batches(documents, tokenizer: WordPieceTokenizer, max_len: int, n_pair
 
 @torch.no_grad()
 def pretraining_metrics(model: BertForPretraining, batches: Sequence[dict]) -> dict[str, float]:
-    """Masked-LM loss (nats per masked token) and accuracy, and NSP accuracy, on ``batches``."""
+    """Masked-LM loss (nats per masked token) and accuracy, and NSP loss (nats per pair) and
+    accuracy, on ``batches``."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    nll = hits = masked = nsp_hits = pairs = 0.0
+    nll = hits = masked = nsp_nll = nsp_hits = pairs = 0.0
     for batch in batches:
         batch = {k: v.to(device) for k, v in batch.items()}
         out = model.bert(batch["ids"], batch["segments"], batch["attention_mask"])
@@ -121,10 +122,13 @@ def pretraining_metrics(model: BertForPretraining, batches: Sequence[dict]) -> d
         nll += F.cross_entropy(logits, batch["labels"][chosen], reduction="sum").item()
         hits += (logits.argmax(-1) == batch["labels"][chosen]).sum().item()
         masked += chosen.sum().item()
-        nsp_hits += (model.nsp(out.pooled).argmax(-1) == 1 - batch["is_next"]).sum().item()
+        nsp_logits, nsp_target = model.nsp(out.pooled).float(), 1 - batch["is_next"]  # class 0 = IsNext
+        nsp_nll += F.cross_entropy(nsp_logits, nsp_target, reduction="sum").item()
+        nsp_hits += (nsp_logits.argmax(-1) == nsp_target).sum().item()
         pairs += len(batch["is_next"])
     model.train(was_training)
-    return {"mlm_loss": nll / masked, "mlm_accuracy": hits / masked, "nsp_accuracy": nsp_hits / pairs}
+    return {"mlm_loss": nll / masked, "mlm_accuracy": hits / masked, "nsp_loss": nsp_nll / pairs,
+            "nsp_accuracy": nsp_hits / pairs}
 
 
 def pretrain_bert(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_size: int = 32,

@@ -39,7 +39,7 @@ def test_bert_pretraining_learns_and_its_checkpoint_round_trips(tmp_path, tokeni
     # far below a uniform guess; 400 steps, because the WordPiece vocabulary (and so the loss) varies a
     # little between processes and 150 steps left too thin a margin (3.51 against 3.50 in one CI run)
     assert history.val[-1]["mlm_loss"] < math.log(tokenizer.vocab_size) - 1.0
-    assert {"mlm_loss", "mlm_accuracy", "nsp_accuracy"} <= set(history.val[-1])
+    assert {"mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy"} <= set(history.val[-1])
     path = save_checkpoint(tmp_path / "bert.pt", model, tokenizer, {"steps": 400})
     loaded, tok, meta = load_checkpoint(path, kind="bert")
     assert isinstance(loaded, BertForPretraining) and isinstance(tok, WordPieceTokenizer) and meta == {"steps": 400}
@@ -63,3 +63,4 @@ def test_metrics_and_config_mismatch(tokenizer):
     metrics = pretraining_metrics(model, list(data))
     assert 0 <= metrics["mlm_accuracy"] <= 0.2 and 0.2 <= metrics["nsp_accuracy"] <= 0.8
     assert metrics["mlm_loss"] == pytest.approx(torch.log(torch.tensor(float(tokenizer.vocab_size))).item(), rel=0.15)
+    assert metrics["nsp_loss"] == pytest.approx(math.log(2), rel=0.1)  # an untrained two-way guess
