@@ -105,14 +105,15 @@ class TensorBatches:
 
 
 def trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop the trailing columns that are padding in every row (needs ``attention_mask``);
-    tensors of other shapes (labels per example) are left alone."""
+    """Drop the trailing columns that are padding in every row (needs ``attention_mask``
+    ``(B, T)``): every tensor whose second dimension is ``T`` is cut, ``(B, T)`` ids and
+    ``(B, T, ...)`` features alike; tensors of other shapes (labels per example) are left alone."""
     if "attention_mask" not in batch:
         return batch
     mask = batch["attention_mask"]
     T = int(mask.sum(1).max()) if mask.numel() else 0
     width = mask.shape[1]
-    return {k: v[:, :T] if v.dim() == 2 and v.shape[1] == width else v for k, v in batch.items()}
+    return {k: v[:, :T] if v.dim() >= 2 and v.shape[1] == width else v for k, v in batch.items()}
 
 
 def fine_tune(model: torch.nn.Module, data: Mapping[str, torch.Tensor], loss_fn: Callable, epochs: int = 3,

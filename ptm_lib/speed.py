@@ -129,6 +129,20 @@ def inference_throughput(model: torch.nn.Module, batch: torch.Tensor, steps: int
     return steps * ids.numel() / seconds
 
 
+def step_throughput(step, tokens_per_step: int, steps: int = 20, warmup: int = 3,
+                    device: torch.device | str = "cpu") -> float:
+    """Tokens per second of any ``step()`` callable that processes ``tokens_per_step`` tokens.
+
+    For models whose batches are not a plain ``(B, T)`` tensor of ids (the biLM of chapter 4
+    reads ``(words, chars)``): the caller builds the step, training or inference, and this
+    times it the same way as :func:`training_throughput` (warm-up, CUDA synchronised).
+    """
+    _check_counts(steps, warmup)
+    if tokens_per_step < 1:
+        raise ValueError(f"tokens_per_step must be positive, got {tokens_per_step}.")
+    return steps * tokens_per_step / _timed(step, steps, warmup, torch.device(device))
+
+
 def throughput_table(models: Mapping[str, torch.nn.Module], lengths: Sequence[int], vocab_size: int,
                      tokens_per_batch: int = 4096, steps: int = 10, warmup: int = 2,
                      device: torch.device | str | None = None, amp: str = "off", seed: int = 0) -> list[dict]:
@@ -155,4 +169,4 @@ def throughput_table(models: Mapping[str, torch.nn.Module], lengths: Sequence[in
     return rows
 
 
-__all__ = ["training_throughput", "inference_throughput", "throughput_table"]
+__all__ = ["training_throughput", "inference_throughput", "step_throughput", "throughput_table"]

@@ -4,7 +4,7 @@ import torch
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.sequence import LSTMLM
 from ptm_lib.models.transformer import TransformerConfig
-from ptm_lib.speed import inference_throughput, throughput_table, training_throughput
+from ptm_lib.speed import inference_throughput, step_throughput, throughput_table, training_throughput
 
 V = 13
 
@@ -53,6 +53,16 @@ def test_counts_tokens_per_second(batch, monkeypatch):
     ticks = iter(range(100))
     monkeypatch.setattr("ptm_lib.speed.time.perf_counter", lambda: float(next(ticks)))
     assert inference_throughput(LSTMLM(V, 8, 1), batch, steps=2, warmup=1) == pytest.approx(2 * 4 * 16)
+
+
+def test_step_throughput_times_any_step(monkeypatch):
+    calls = []
+    ticks = iter(range(100))
+    monkeypatch.setattr("ptm_lib.speed.time.perf_counter", lambda: float(next(ticks)))
+    assert step_throughput(lambda: calls.append(1), tokens_per_step=50, steps=3, warmup=2) == pytest.approx(150)
+    assert len(calls) == 5  # the warm-up calls run but are not timed
+    with pytest.raises(ValueError, match="tokens_per_step"):
+        step_throughput(lambda: None, tokens_per_step=0)
 
 
 def test_throughput_table_rows(batch):

@@ -21,6 +21,7 @@ def test_tokenize_keeps_inner_apostrophes_hyphens_and_numbers():
         "it's", "1,000", "quoted", "words", "ok"]
     assert text.tokenize("Café naïve") == ["café", "naïve"]
     assert text.tokenize(" -- ... ") == []
+    assert text.tokenize("Paris isn't ROME.", lower=False) == ["Paris", "isn't", "ROME"]
 
 
 WIKI = """{{Infobox thing|name={{lang|fr|Chose}}|image=[[File:X.png|thumb|a [[nested]] caption]]}}

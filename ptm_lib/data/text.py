@@ -35,8 +35,8 @@ EOS = "<eos>"
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['-][^\W_]+)*")
 
 
-def tokenize(text: str) -> list[str]:
-    """Lowercase ``text`` and split it into words; punctuation is dropped.
+def tokenize(text: str, lower: bool = True) -> list[str]:
+    """Lowercase ``text`` (unless ``lower=False``) and split it into words; punctuation is dropped.
 
     A word is a run of letters/digits, possibly joined by inner apostrophes or hyphens,
     so ``"don't"``, ``"o'clock"`` and ``"state-of-the-art"`` stay one token (the corpora
@@ -48,8 +48,8 @@ def tokenize(text: str) -> list[str]:
     >>> tokenize("Don't panic: state-of-the-art models cost $3.5m in 2019!")
     ["don't", 'panic', 'state-of-the-art', 'models', 'cost', '3.5', 'm', 'in', '2019']
     """
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    return _TOKEN.findall(text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return _TOKEN.findall(text.lower() if lower else text)
 
 
 # ---------------------------------------------------------------------------- PTB

@@ -1,0 +1,153 @@
+"""Chapter 4's tools for using frozen ELMo vectors: word vectors by layer, linear probes, a tagger.
+
+ELMo is *feature-based* pretraining (Peters et al. 2018, section 3.3): the biLM stays
+frozen, and a downstream model reads its layers as extra input features. This module holds
+the three ways the chapter reads them:
+
+* :func:`word_layer_vectors` -- the vector of one word of each sentence at every biLM
+  layer, ``(N, L + 1, 2d)``; the ELMo twin of :func:`ptm_lib.bertology.word_vectors`, for
+  word-in-context and nearest-occurrence tests;
+* :func:`probe_accuracy` -- a *linear probe* (Tenney et al. 2019; Peters et al. 2018,
+  section 5.3): a logistic regression trained on frozen vectors of one layer to predict a
+  label (a part of speech, a sense). High accuracy means the label is linearly readable
+  from that layer;
+* :class:`FeatureTagger` -- a small BiLSTM sequence tagger over frozen per-token
+  features, mixing the layers with a learned :class:`~ptm_lib.models.elmo.ScalarMix`
+  (the paper's Eq. 1), with :func:`pad_features`/:func:`tagging_loss`/:func:`predict_tags`
+  to train and run it on named-entity recognition.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data.vocab import Vocab
+from .models.elmo import BiLM, ScalarMix, embed_sentences
+
+IGNORE = -100  # the label of padding positions, skipped by the loss
+
+
+def word_layer_vectors(model: BiLM, vocab: Vocab, sentences: Sequence[Sequence[str]], positions: Sequence[int],
+                       batch_size: int = 64) -> torch.Tensor:
+    """The biLM vector of word ``positions[i]`` of ``sentences[i]`` at every layer: ``(N, L + 1, 2d)``."""
+    if len(sentences) != len(positions):
+        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
+    for s, p in zip(sentences, positions):
+        if not 0 <= p < len(s):
+            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
+    layers = embed_sentences(model, vocab, [list(s) for s in sentences], batch_size)
+    return torch.stack([h[:, p] for h, p in zip(layers, positions)])
+
+
+def probe_accuracy(train_x, train_y, test_x, test_y, C: float = 1.0, max_iter: int = 200) -> float:
+    """Test accuracy of a linear probe: standardise the features, fit a (multinomial)
+    logistic regression with L2 strength ``1 / C`` on ``(train_x (N, D), train_y (N,))``.
+
+    The solver (L-BFGS) stops after ``max_iter`` iterations even if not converged: like
+    the L2 penalty, the budget keeps the probe simple, and every layer gets the same one,
+    so scikit-learn's convergence warning is silenced. BLAS runs on as many threads as
+    torch (see :func:`ptm_lib.runtime.set_threads`), so a probe does not oversubscribe a
+    small machine.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    train_x, test_x = np.asarray(train_x, dtype=np.float64), np.asarray(test_x, dtype=np.float64)
+    if train_x.ndim != 2 or test_x.ndim != 2 or train_x.shape[1] != test_x.shape[1]:
+        raise ValueError(f"probe features must be (N, D) matrices of one width, got {train_x.shape} and {test_x.shape}.")
+    if len(set(np.asarray(train_y).tolist())) < 2:
+        raise ValueError("the probe's training labels hold a single class; there is nothing to learn.")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+    with threadpool_limits(limits=torch.get_num_threads()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        probe.fit(train_x, train_y)
+        return float(probe.score(test_x, test_y))
+
+
+# ----------------------------------------------------------------------------- a tagger on frozen features
+
+
+def pad_features(features: Sequence[torch.Tensor], tags: Sequence[Sequence[int]] | None = None) -> dict[str, torch.Tensor]:
+    """Per-sentence features ``(K, n_i, D)`` (``K`` layers; ``K = 1`` for static vectors) ->
+    a batch dict: ``features`` ``(N, T, K, D)``, ``attention_mask`` ``(N, T)`` and, given
+    ``tags``, ``labels`` ``(N, T)`` with :data:`IGNORE` at padding. Ready for
+    :class:`ptm_lib.finetune.TensorBatches`, which trims padding columns per batch."""
+    if not features:
+        raise ValueError("pad_features needs at least one sentence.")
+    K, _, D = features[0].shape
+    if any(f.dim() != 3 or f.shape[0] != K or f.shape[2] != D for f in features):
+        raise ValueError(f"every sentence's features must be (K={K}, n_i, D={D}).")
+    N, T = len(features), max(f.shape[1] for f in features)
+    out = {"features": torch.zeros(N, T, K, D), "attention_mask": torch.zeros(N, T, dtype=torch.long)}
+    for i, f in enumerate(features):
+        out["features"][i, : f.shape[1]] = f.transpose(0, 1)
+        out["attention_mask"][i, : f.shape[1]] = 1
+    if tags is not None:
+        if len(tags) != N or any(len(t) != f.shape[1] for t, f in zip(tags, features)):
+            raise ValueError("tags must give one tag id per word of every sentence.")
+        out["labels"] = torch.full((N, T), IGNORE, dtype=torch.long)
+        for i, t in enumerate(tags):
+            out["labels"][i, : len(t)] = torch.as_tensor(list(t), dtype=torch.long)
+    return out
+
+
+class FeatureTagger(nn.Module):
+    """Tags from frozen features: ``(B, T, K, D)`` -> layer normalisation of each of the ``K``
+    layers (no learned scale; Peters et al. 2018, section 3.2, found it helps, and it puts
+    feature sets of different scales on one footing) -> :class:`ScalarMix` -> dropout -> a
+    one-layer BiLSTM (``hidden`` per direction) -> a linear layer -> ``(B, T, n_tags)``
+    logits. The features themselves get no gradient: they are inputs."""
+
+    def __init__(self, n_layers: int, dim: int, n_tags: int, hidden: int = 64, dropout: float = 0.25):
+        super().__init__()
+        self.dim = dim
+        self.mix = ScalarMix(n_layers)
+        self.drop = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, n_tags)
+
+    def forward(self, features: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if features.dim() != 4 or features.shape[2] != len(self.mix.scalars) or features.shape[3] != self.dim:
+            raise ValueError(f"features must be (B, T, {len(self.mix.scalars)}, {self.dim}) as from pad_features, "
+                             f"got {tuple(features.shape)}.")
+        normed = F.layer_norm(features, (self.dim,))
+        mixed = self.mix(normed.movedim(2, 0)) * attention_mask[..., None]  # (B, T, D), padding stays zero
+        lengths = attention_mask.sum(1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.drop(mixed), lengths, batch_first=True, enforce_sorted=False)
+        h, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=features.shape[1])
+        return self.out(self.drop(h))
+
+
+def tagging_loss(model: FeatureTagger, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy over the real positions of a :func:`pad_features` batch."""
+    logits = model(batch["features"], batch["attention_mask"])
+    return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE)
+
+
+@torch.no_grad()
+def predict_tags(model: FeatureTagger, data: Mapping[str, torch.Tensor], batch_size: int = 128) -> list[list[int]]:
+    """The highest-scoring tag id of every real word of every sentence, in order."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(data["features"]), batch_size):
+        mask = data["attention_mask"][start : start + batch_size]
+        logits = model(data["features"][start : start + batch_size].to(device), mask.to(device))
+        out += [row[: int(m.sum())].tolist() for row, m in zip(logits.argmax(-1).cpu(), mask)]
+    model.train(was_training)
+    return out
+
+
+__all__ = ["IGNORE", "word_layer_vectors", "probe_accuracy", "pad_features", "FeatureTagger", "tagging_loss",
+           "predict_tags"]

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from ptm_lib.finetune import TensorBatches
+from ptm_lib.models.elmo import BiLM, BiLMConfig, build_vocab, embed_sentences
+from ptm_lib.probing import (IGNORE, FeatureTagger, pad_features, predict_tags, probe_accuracy, tagging_loss,
+                             word_layer_vectors)
+from ptm_lib.train import fit
+
+SENTENCES = [s.split() for s in ["the cat sat on the mat", "a dog ran", "the dog saw a cat on the mat"]]
+VOCAB = build_vocab(SENTENCES, min_count=1)
+
+
+def tiny_bilm():
+    torch.manual_seed(0)
+    config = BiLMConfig(vocab_size=len(VOCAB), d_model=8, max_chars=10, char_dim=4, filters=((1, 4), (2, 4)),
+                        n_highway=1)
+    return BiLM(config).eval()
+
+
+def test_word_layer_vectors_pick_the_word_at_every_layer():
+    model = tiny_bilm()
+    out = word_layer_vectors(model, VOCAB, SENTENCES, [1, 0, 4], batch_size=2)
+    full = embed_sentences(model, VOCAB, SENTENCES)
+    assert out.shape == (3, 3, 16)
+    for i, p in enumerate([1, 0, 4]):
+        torch.testing.assert_close(out[i], full[i][:, p])
+    with pytest.raises(ValueError, match="outside the sentence"):
+        word_layer_vectors(model, VOCAB, SENTENCES[:1], [6])
+    with pytest.raises(ValueError, match="one word per sentence"):
+        word_layer_vectors(model, VOCAB, SENTENCES, [0])
+
+
+def test_probe_reads_a_linear_label_and_not_noise():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 5))
+    y = (x[:, 2] > 0).astype(int)
+    assert probe_accuracy(x[:300], y[:300], x[300:], y[300:]) > 0.95
+    noise = rng.integers(0, 2, size=400)
+    assert probe_accuracy(x[:300], noise[:300], x[300:], noise[300:]) < 0.65
+    with pytest.raises(ValueError, match="single class"):
+        probe_accuracy(x[:10], np.zeros(10), x[10:20], np.zeros(10))
+    with pytest.raises(ValueError, match="one width"):
+        probe_accuracy(x[:10], y[:10], x[10:20, :3], y[10:20])
+
+
+def test_pad_features_layout_and_errors():
+    feats = [torch.randn(3, n, 4) for n in (2, 5)]
+    data = pad_features(feats, [[1, 0], [0, 1, 2, 0, 1]])
+    assert data["features"].shape == (2, 5, 3, 4) and data["attention_mask"].tolist() == [[1, 1, 0, 0, 0], [1] * 5]
+    torch.testing.assert_close(data["features"][0, :2], feats[0].transpose(0, 1))
+    assert (data["features"][0, 2:] == 0).all() and data["labels"][0].tolist() == [1, 0, IGNORE, IGNORE, IGNORE]
+    batch = next(iter(TensorBatches({k: v[:1] for k, v in data.items()}, batch_size=1)))
+    assert batch["features"].shape == (1, 2, 3, 4) and batch["labels"].shape == (1, 2)  # padding trimmed
+    with pytest.raises(ValueError, match="one tag id per word"):
+        pad_features(feats, [[1], [0, 1, 2, 0, 1]])
+    with pytest.raises(ValueError, match=r"\(K=3, n_i, D=4\)"):
+        pad_features([feats[0], torch.randn(2, 3, 4)])
+
+
+def test_tagger_learns_a_contextual_rule_and_padding_does_not_leak():
+    # the tag of a word is the *previous* word's feature sign: only a contextual tagger can learn it
+    torch.manual_seed(0)
+    feats = [torch.randn(2, n, 6) for n in torch.randint(3, 9, (200,)).tolist()]
+    tags = [[0] + (f[1, :-1, 0] > 0).long().tolist() for f in feats]
+    data = pad_features(feats, tags)
+    tagger = FeatureTagger(n_layers=2, dim=6, n_tags=2, hidden=16, dropout=0.0)
+    fit(tagger, TensorBatches(data, 32), tagging_loss, steps=300, lr=1e-2, log_every=300)
+    predicted = predict_tags(tagger, data)
+    accuracy = np.mean([p == t for ps, ts in zip(predicted, tags) for p, t in zip(ps, ts)])
+    assert accuracy > 0.9 and [len(p) for p in predicted] == [len(t) for t in tags]
+    assert tagger.mix.weights[1] > 0.6  # it learned to mix in the layer that holds the signal
+    alone = predict_tags(tagger, pad_features(feats[:1]))  # no padding around it
+    assert alone[0] == predicted[0]
