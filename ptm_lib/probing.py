@@ -76,11 +76,14 @@ def probe_accuracy(train_x, train_y, test_x, test_y, C: float = 1.0, max_iter: i
 # ----------------------------------------------------------------------------- a tagger on frozen features
 
 
-def pad_features(features: Sequence[torch.Tensor], tags: Sequence[Sequence[int]] | None = None) -> dict[str, torch.Tensor]:
+def pad_features(features: Sequence[torch.Tensor], tags: Sequence[Sequence[int]] | None = None,
+                 static: Sequence[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Per-sentence features ``(K, n_i, D)`` (``K`` layers; ``K = 1`` for static vectors) ->
-    a batch dict: ``features`` ``(N, T, K, D)``, ``attention_mask`` ``(N, T)`` and, given
-    ``tags``, ``labels`` ``(N, T)`` with :data:`IGNORE` at padding. Ready for
-    :class:`ptm_lib.finetune.TensorBatches`, which trims padding columns per batch."""
+    a batch dict: ``features`` ``(N, T, K, D)``, ``attention_mask`` ``(N, T)``; given
+    ``tags``, ``labels`` ``(N, T)`` with :data:`IGNORE` at padding; given ``static``
+    (per-sentence ``(n_i, S)`` word vectors, e.g. word2vec), ``static`` ``(N, T, S)``, which
+    :class:`FeatureTagger` concatenates to the mixed layers as the paper does (section 3.3).
+    Ready for :class:`ptm_lib.finetune.TensorBatches`, which trims padding columns per batch."""
     if not features:
         raise ValueError("pad_features needs at least one sentence.")
     K, _, D = features[0].shape
@@ -91,6 +94,12 @@ def pad_features(features: Sequence[torch.Tensor], tags: Sequence[Sequence[int]]
     for i, f in enumerate(features):
         out["features"][i, : f.shape[1]] = f.transpose(0, 1)
         out["attention_mask"][i, : f.shape[1]] = 1
+    if static is not None:
+        if len(static) != N or any(v.dim() != 2 or v.shape[0] != f.shape[1] for v, f in zip(static, features)):
+            raise ValueError("static must give one (n_i, S) matrix per sentence, a row per word.")
+        out["static"] = torch.zeros(N, T, static[0].shape[1])
+        for i, v in enumerate(static):
+            out["static"][i, : len(v)] = v
     if tags is not None:
         if len(tags) != N or any(len(t) != f.shape[1] for t, f in zip(tags, features)):
             raise ValueError("tags must give one tag id per word of every sentence.")
@@ -105,22 +114,32 @@ class FeatureTagger(nn.Module):
     layers (no learned scale; Peters et al. 2018, section 3.2, found it helps, and it puts
     feature sets of different scales on one footing) -> :class:`ScalarMix` -> dropout -> a
     one-layer BiLSTM (``hidden`` per direction) -> a linear layer -> ``(B, T, n_tags)``
-    logits. The features themselves get no gradient: they are inputs."""
+    logits. With ``static_dim > 0`` the task's own word vectors ``(B, T, static_dim)`` are
+    concatenated to the mix before the BiLSTM: ELMo is *added* to a model's input, not
+    substituted for it (Peters et al. 2018, section 3.3). The features themselves get no
+    gradient: they are inputs."""
 
-    def __init__(self, n_layers: int, dim: int, n_tags: int, hidden: int = 64, dropout: float = 0.25):
+    def __init__(self, n_layers: int, dim: int, n_tags: int, hidden: int = 64, dropout: float = 0.25,
+                 static_dim: int = 0):
         super().__init__()
-        self.dim = dim
+        self.dim, self.static_dim = dim, static_dim
         self.mix = ScalarMix(n_layers)
         self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(dim + static_dim, hidden, batch_first=True, bidirectional=True)
         self.out = nn.Linear(2 * hidden, n_tags)
 
-    def forward(self, features: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, attention_mask: torch.Tensor,
+                static: torch.Tensor | None = None) -> torch.Tensor:
         if features.dim() != 4 or features.shape[2] != len(self.mix.scalars) or features.shape[3] != self.dim:
             raise ValueError(f"features must be (B, T, {len(self.mix.scalars)}, {self.dim}) as from pad_features, "
                              f"got {tuple(features.shape)}.")
         normed = F.layer_norm(features, (self.dim,))
         mixed = self.mix(normed.movedim(2, 0)) * attention_mask[..., None]  # (B, T, D), padding stays zero
+        if (static is None) != (self.static_dim == 0) or (static is not None and static.shape[-1] != self.static_dim):
+            raise ValueError(f"this tagger was built with static_dim={self.static_dim}; pass static word vectors "
+                             "of that width exactly when it is positive (pad_features(..., static=...)).")
+        if static is not None:
+            mixed = torch.cat([static, mixed], -1)
         lengths = attention_mask.sum(1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(self.drop(mixed), lengths, batch_first=True, enforce_sorted=False)
         h, _ = self.lstm(packed)
@@ -130,7 +149,7 @@ class FeatureTagger(nn.Module):
 
 def tagging_loss(model: FeatureTagger, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy over the real positions of a :func:`pad_features` batch."""
-    logits = model(batch["features"], batch["attention_mask"])
+    logits = model(batch["features"], batch["attention_mask"], batch.get("static"))
     return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE)
 
 
@@ -143,7 +162,8 @@ def predict_tags(model: FeatureTagger, data: Mapping[str, torch.Tensor], batch_s
     out = []
     for start in range(0, len(data["features"]), batch_size):
         mask = data["attention_mask"][start : start + batch_size]
-        logits = model(data["features"][start : start + batch_size].to(device), mask.to(device))
+        static = data["static"][start : start + batch_size].to(device) if "static" in data else None
+        logits = model(data["features"][start : start + batch_size].to(device), mask.to(device), static)
         out += [row[: int(m.sum())].tolist() for row, m in zip(logits.argmax(-1).cpu(), mask)]
     model.train(was_training)
     return out

@@ -53,6 +53,10 @@ def test_pad_features_layout_and_errors():
     assert (data["features"][0, 2:] == 0).all() and data["labels"][0].tolist() == [1, 0, IGNORE, IGNORE, IGNORE]
     batch = next(iter(TensorBatches({k: v[:1] for k, v in data.items()}, batch_size=1)))
     assert batch["features"].shape == (1, 2, 3, 4) and batch["labels"].shape == (1, 2)  # padding trimmed
+    with_words = pad_features(feats, static=[torch.ones(2, 7), torch.ones(5, 7)])
+    assert with_words["static"].shape == (2, 5, 7) and (with_words["static"][0, 2:] == 0).all()
+    with pytest.raises(ValueError, match=r"one \(n_i, S\) matrix per sentence"):
+        pad_features(feats, static=[torch.ones(3, 7), torch.ones(5, 7)])
     with pytest.raises(ValueError, match="one tag id per word"):
         pad_features(feats, [[1], [0, 1, 2, 0, 1]])
     with pytest.raises(ValueError, match=r"\(K=3, n_i, D=4\)"):
@@ -73,3 +77,18 @@ def test_tagger_learns_a_contextual_rule_and_padding_does_not_leak():
     assert tagger.mix.weights[1] > 0.6  # it learned to mix in the layer that holds the signal
     alone = predict_tags(tagger, pad_features(feats[:1]))  # no padding around it
     assert alone[0] == predicted[0]
+    with pytest.raises(ValueError, match="static_dim=0"):
+        predict_tags(tagger, pad_features(feats[:1], static=[torch.ones(len(tags[0]), 3)]))
+
+
+def test_tagger_reads_static_word_vectors_beside_the_layers():
+    # the signal is only in the static vectors: a tagger that concatenates them learns it
+    torch.manual_seed(0)
+    feats = [torch.randn(1, n, 4) for n in torch.randint(3, 9, (200,)).tolist()]
+    words = [torch.randn(f.shape[1], 3) for f in feats]
+    tags = [(w[:, 0] > 0).long().tolist() for w in words]
+    tagger = FeatureTagger(n_layers=1, dim=4, n_tags=2, hidden=16, dropout=0.0, static_dim=3)
+    fit(tagger, TensorBatches(pad_features(feats, tags, static=words), 32), tagging_loss, steps=200, lr=1e-2,
+        log_every=200)
+    predicted = predict_tags(tagger, pad_features(feats, static=words))
+    assert np.mean([p == t for ps, ts in zip(predicted, tags) for p, t in zip(ps, ts)]) > 0.9
