@@ -107,6 +107,15 @@ def encode_words(tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str
     return batch["ids"], batch["attention_mask"], word_ids
 
 
+def check_positions(sentences: Sequence[Sequence[str]], positions: Sequence[int]) -> None:
+    """One word position per sentence, each inside its sentence, or a clear error."""
+    if len(sentences) != len(positions):
+        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
+    for s, p in zip(sentences, positions):
+        if not 0 <= p < len(s):
+            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
+
+
 @torch.no_grad()
 def word_vectors(bert, tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]], positions: Sequence[int],
                  batch_size: int = 64) -> torch.Tensor:
@@ -116,11 +125,7 @@ def word_vectors(bert, tokenizer: WordPieceTokenizer, sentences: Sequence[Sequen
     two). Layer 0 is the embedding output. ``bert`` is a :class:`~ptm_lib.models.bert.BERT`;
     sentences longer than its ``max_len`` raise its usual error.
     """
-    if len(sentences) != len(positions):
-        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
-    for s, p in zip(sentences, positions):
-        if not 0 <= p < len(s):
-            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
+    check_positions(sentences, positions)
     was_training = bert.training
     bert.eval()
     device = next(bert.parameters()).device
@@ -159,5 +164,5 @@ def threshold_accuracy(dev_scores, dev_labels, test_scores, test_labels) -> tupl
     return t, float(((np.asarray(test_scores) >= t) == np.asarray(test_labels)).mean())
 
 
-__all__ = ["PATTERNS", "pattern_scores", "top_heads", "encode_words", "word_vectors", "cosine", "best_threshold",
+__all__ = ["PATTERNS", "pattern_scores", "top_heads", "encode_words", "check_positions", "word_vectors", "cosine", "best_threshold",
            "threshold_accuracy"]

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bertology import check_positions
 from .data.vocab import Vocab
 from .models.elmo import BiLM, ScalarMix, embed_sentences
 
@@ -36,11 +37,7 @@ IGNORE = -100  # the label of padding positions, skipped by the loss
 def word_layer_vectors(model: BiLM, vocab: Vocab, sentences: Sequence[Sequence[str]], positions: Sequence[int],
                        batch_size: int = 64) -> torch.Tensor:
     """The biLM vector of word ``positions[i]`` of ``sentences[i]`` at every layer: ``(N, L + 1, 2d)``."""
-    if len(sentences) != len(positions):
-        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
-    for s, p in zip(sentences, positions):
-        if not 0 <= p < len(s):
-            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
+    check_positions(sentences, positions)
     layers = embed_sentences(model, vocab, [list(s) for s in sentences], batch_size)
     return torch.stack([h[:, p] for h, p in zip(layers, positions)])
 
