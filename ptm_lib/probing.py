@@ -28,10 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bertology import check_positions
+from .data.mlm import IGNORE  # the label of padding positions, skipped by the loss
 from .data.vocab import Vocab
+from .finetune import TensorBatches
 from .models.elmo import BiLM, ScalarMix, embed_sentences
-
-IGNORE = -100  # the label of padding positions, skipped by the loss
 
 
 def word_layer_vectors(model: BiLM, vocab: Vocab, sentences: Sequence[Sequence[str]], positions: Sequence[int],
@@ -157,10 +157,10 @@ def predict_tags(model: FeatureTagger, data: Mapping[str, torch.Tensor], batch_s
     model.eval()
     device = next(model.parameters()).device
     out = []
-    for start in range(0, len(data["features"]), batch_size):
-        mask = data["attention_mask"][start : start + batch_size]
-        static = data["static"][start : start + batch_size].to(device) if "static" in data else None
-        logits = model(data["features"][start : start + batch_size].to(device), mask.to(device), static)
+    for batch in TensorBatches(data, batch_size, shuffle=False, trim_padding=False):
+        mask = batch["attention_mask"]
+        static = batch["static"].to(device) if "static" in batch else None
+        logits = model(batch["features"].to(device), mask.to(device), static)
         out += [row[: int(m.sum())].tolist() for row, m in zip(logits.argmax(-1).cpu(), mask)]
     model.train(was_training)
     return out
