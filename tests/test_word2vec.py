@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ptm_lib.data.skipgram import stream
-from ptm_lib.models.word2vec import (Word2Vec, Word2VecConfig, hierarchical_softmax_loss, negative_sampling_loss,
-                                     noise_table, sgd_step, train_word2vec)
+from ptm_lib.data.skipgram import cbow_windows, stream, subsample
+from ptm_lib.models.word2vec import (Word2Vec, Word2VecConfig, epoch_examples, hierarchical_softmax_loss,
+                                     negative_sampling_loss, noise_table, sgd_step, train_word2vec)
 
 
 def log_sigmoid(x):
@@ -136,6 +136,21 @@ def test_shared_contexts_make_similar_vectors(kind, loss):
     assert sim("cat", "dog") > sim("cat", "car") + 0.15
     assert sim("car", "bus") > sim("bus", "fish") + 0.15
     assert history.words == pytest.approx(5 * len(ids))
+
+
+def test_epoch_windows_come_in_text_order_or_shuffled():
+    words, _, ids, sent, counts = _toy_corpus(300)
+    text_order = Word2Vec(Word2VecConfig(len(words), dim=4, sample=0, shuffle=False), counts)
+    contexts, mask, centres = epoch_examples(text_order, ids, sent, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    expected = cbow_windows(*subsample(ids, sent, np.ones(len(words)), rng), 5, rng)  # sample=0 drops nothing
+    for got, want in zip((contexts, mask, centres), expected):
+        np.testing.assert_array_equal(got.numpy(), want)
+    shuffled = Word2Vec(Word2VecConfig(len(words), dim=4, sample=0, shuffle=True), counts)
+    s_contexts, s_mask, s_centres = epoch_examples(shuffled, ids, sent, np.random.default_rng(0))
+    assert not torch.equal(s_centres, centres)
+    rows = lambda *xs: sorted(map(tuple, np.column_stack([x.numpy().reshape(len(x), -1) for x in xs]).tolist()))
+    assert rows(s_contexts, s_mask, s_centres) == rows(contexts, mask, centres)  # the same windows, reordered
 
 
 def test_time_budget_stops_training():
