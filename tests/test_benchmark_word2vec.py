@@ -1,6 +1,5 @@
 """The word2vec benchmark's moving parts on a toy corpus (the real run is `python -m benchmarks.word2vec`)."""
 
-import numpy as np
 import pytest
 
 from benchmarks.word2vec import mean_of, parse_args, run_ours
