@@ -12,6 +12,9 @@ Environment variables override each choice, so CI and the HTML build can pin the
 ``PTM_SCALE``   ``cpu`` or ``gpu`` (default: ``gpu`` on CUDA, else ``cpu``)
 ``PTM_THREADS`` torch intra-op threads on the CPU (default 1: on a busy 2-core machine
                 torch's own default was measured 15-50x slower than one thread)
+``PTM_AMP``     ``bf16``, ``fp16`` or ``off``: the mixed precision of ``amp="auto"`` in
+                :func:`ptm_lib.train.fit` (default: bf16 on GPUs that have it, fp16 on
+                older GPUs, off on the CPU)
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ finished bar tells the HTML reader nothing).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -76,17 +78,71 @@ def amp_dtype(device: torch.device, amp: str = "auto") -> torch.dtype | None:
 
     ``"auto"`` means bfloat16 on CUDA GPUs that support it, float16 on older ones, and
     full precision elsewhere (CPU autocast is slower than float32 on most CPUs; the tests
-    still exercise it with ``"bf16"``).
+    still exercise it with ``"bf16"``). The environment variable ``PTM_AMP`` (``bf16``,
+    ``fp16`` or ``off``) overrides ``"auto"``, so a whole chapter can be run with the
+    float16 path of Colab's T4 on a GPU that has bfloat16 (``make gpu AMP=fp16``).
+
+    A forced dtype the hardware cannot run falls back with one warning
+    (:class:`MixedPrecisionFallback`) instead of crashing mid-run: ``"bf16"`` on a GPU
+    without bfloat16 (Colab's T4) becomes float16 with a gradient scaler, and a forced
+    dtype on a CPU whose kernels lack it (oneDNN has no bfloat16 LSTM on AVX2-only CPUs)
+    becomes float32.
     """
     if amp not in AMP_CHOICES:
         raise ValueError(f"amp={amp!r}; use one of {AMP_CHOICES}.")
+    if amp == "auto" and os.environ.get("PTM_AMP", "").strip():
+        amp = os.environ["PTM_AMP"].strip().lower()
+        if amp not in AMP_CHOICES:
+            raise ValueError(f"PTM_AMP={amp!r} is not understood; use one of {AMP_CHOICES} or unset PTM_AMP.")
     if amp == "off":
         return None
     if amp == "auto":
         if device.type != "cuda":
             return None
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if amp == "bf16" else torch.float16
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    if device.type == "cuda" and dtype is torch.bfloat16 and not torch.cuda.is_bf16_supported():
+        _warn_once(amp, f"amp='bf16' asked for bfloat16, which {torch.cuda.get_device_name(device)} does not "
+                        "support: training in float16 with a gradient scaler instead (pass amp='fp16' or "
+                        "amp='auto' to choose this yourself).")
+        return torch.float16
+    if device.type == "cpu" and not cpu_autocast_works(dtype):
+        _warn_once(amp, f"amp={amp!r} asked for {dtype} autocast, but this CPU's kernels cannot run the book's "
+                        f"layers in {dtype} (torch reports CPU capability "
+                        f"{torch.backends.cpu.get_cpu_capability()}): training in float32 instead. Pass "
+                        "amp='off' (or 'auto') to choose this yourself, or run on a GPU for mixed precision.")
+        return None
+    return dtype
+
+
+class MixedPrecisionFallback(UserWarning):
+    """A forced mixed-precision dtype that the hardware lacks was replaced (see amp_dtype)."""
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, MixedPrecisionFallback, stacklevel=3)
+
+
+@functools.cache
+def cpu_autocast_works(dtype: torch.dtype) -> bool:
+    """Whether this CPU runs the book's layer types (linear, convolution, LSTM) under
+    autocast to ``dtype``, forward and backward: a one-off probe on tiny inputs. The
+    random stream is left as it was, so a probe never changes a seeded run."""
+    with torch.random.fork_rng(devices=[]):
+        try:
+            with torch.autocast("cpu", dtype=dtype):
+                lstm = torch.nn.LSTM(4, 4, batch_first=True)
+                conv = torch.nn.Conv2d(1, 1, 3)
+                out = lstm(torch.ones(1, 3, 4))[0].sum() + conv(torch.ones(1, 1, 4, 4)).sum()
+            out.float().backward()
+        except RuntimeError:
+            return False
+    return True
 
 
 def _batches(data: Iterable, epochs: int | None, steps: int | None):
@@ -249,4 +305,5 @@ def classification_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch
     return torch.nn.functional.cross_entropy(model(x).float(), y)
 
 
-__all__ = ["History", "fit", "lr_multiplier", "classification_loss", "to_device", "amp_dtype", "progress_enabled"]
+__all__ = ["History", "fit", "lr_multiplier", "classification_loss", "to_device", "amp_dtype", "progress_enabled",
+           "MixedPrecisionFallback", "cpu_autocast_works"]

@@ -43,6 +43,7 @@ def test_inference_throughput_restores_the_mode(batch, mode):
 
 
 def test_mixed_precision_path_runs_on_cpu(batch):
+    """bf16 autocast where the CPU has the kernels, float32 with a warning where not."""
     model = LSTMLM(V, 16, 1)
     assert training_throughput(model, batch, steps=1, warmup=0, amp="bf16") > 0
     assert inference_throughput(model, batch, steps=1, warmup=0, amp="bf16") > 0

@@ -1,9 +1,13 @@
+import warnings
+
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ptm_lib.train import History, amp_dtype, classification_loss, fit, progress_enabled, to_device
+from ptm_lib import train
+from ptm_lib.train import (History, MixedPrecisionFallback, amp_dtype, classification_loss, cpu_autocast_works, fit,
+                          progress_enabled, to_device)
 
 
 def blobs(n=256, seed=0):
@@ -48,12 +52,69 @@ def test_frozen_parameters_do_not_move():
     assert torch.equal(before, model[0].weight)
 
 
-def test_bfloat16_autocast_path_trains_on_cpu():
+def test_bfloat16_path_trains_on_any_cpu(monkeypatch):
+    """Under amp='bf16' the forward pass runs in bfloat16 where this CPU's kernels can, and
+    falls back to float32 with one warning where they cannot (AVX2-only CPUs): either way
+    the model trains and its weights stay float32."""
+    monkeypatch.setattr(train, "_WARNED", set())
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
-    history = fit(model, blobs(), classification_loss, epochs=4, lr=1e-2, amp="bf16")
+    seen = set()
+
+    def loss(model, batch):
+        logits = model(batch[0])
+        seen.add(logits.dtype)
+        return nn.functional.cross_entropy(logits.float(), batch[1])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = fit(model, blobs(), loss, epochs=4, lr=1e-2, amp="bf16")
+    fell_back = [w for w in caught if issubclass(w.category, MixedPrecisionFallback)]
+    if cpu_autocast_works(torch.bfloat16):
+        assert seen == {torch.bfloat16} and not fell_back
+    else:
+        assert seen == {torch.float32} and len(fell_back) == 1
+        assert "float32" in str(fell_back[0].message) and "amp='off'" in str(fell_back[0].message)
     assert history.series("loss")[1][-1] < 0.3
     assert model[0].weight.dtype == torch.float32  # autocast, not a cast of the weights
+
+
+def test_a_cpu_without_bfloat16_kernels_falls_back_to_float32_once(monkeypatch):
+    monkeypatch.setattr(train, "_WARNED", set())
+    monkeypatch.setattr(train, "cpu_autocast_works", lambda dtype: False)
+    with pytest.warns(MixedPrecisionFallback, match="training in float32"):
+        assert amp_dtype(torch.device("cpu"), "bf16") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second call stays quiet
+        assert amp_dtype(torch.device("cpu"), "bf16") is None
+
+
+def test_a_gpu_without_bfloat16_falls_back_to_float16(monkeypatch):
+    """Colab's T4 has no bfloat16: amp='bf16' becomes float16 (fit then adds a gradient scaler)."""
+    monkeypatch.setattr(train, "_WARNED", set())
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *args: "Tesla T4")
+    with pytest.warns(MixedPrecisionFallback, match="Tesla T4"):
+        assert amp_dtype(torch.device("cuda"), "bf16") is torch.float16
+    assert amp_dtype(torch.device("cuda"), "auto") is torch.float16
+
+
+def test_ptm_amp_overrides_auto(monkeypatch):
+    monkeypatch.setenv("PTM_AMP", "off")
+    assert amp_dtype(torch.device("cuda"), "auto") is None
+    assert amp_dtype(torch.device("cuda"), "fp16") is torch.float16  # an explicit choice wins
+    monkeypatch.setenv("PTM_AMP", "fp8")
+    with pytest.raises(ValueError, match="PTM_AMP='fp8'"):
+        amp_dtype(torch.device("cpu"))
+
+
+def test_the_autocast_probe_leaves_the_random_stream_alone():
+    cpu_autocast_works.cache_clear()
+    torch.manual_seed(0)
+    cpu_autocast_works(torch.bfloat16)
+    after_probe = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after_probe, torch.rand(3))
 
 
 def test_gradient_clipping_bounds_the_update():
@@ -67,7 +128,8 @@ def test_gradient_clipping_bounds_the_update():
 
 def test_amp_choices():
     assert amp_dtype(torch.device("cpu")) is None
-    assert amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16
+    if cpu_autocast_works(torch.bfloat16):
+        assert amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16
     assert amp_dtype(torch.device("cpu"), "off") is None
     with pytest.raises(ValueError, match="amp="):
         amp_dtype(torch.device("cpu"), "int8")
