@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: book test execute clean
+.PHONY: book test execute clean gpu
 
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
@@ -24,3 +24,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 clean:
 	rm -rf _build
+
+# Every chapter's GPU preset on CUDA, into _build/gpu; writes data/results/gpu_run.json.
+# AMP=fp16 forces the float16 + gradient-scaler path of Colab's T4.
+gpu: $(VENV)/.installed
+	$(PY) scripts/gpu_run.py $(if $(AMP),--amp $(AMP) --results data/results/gpu_run_$(AMP).json)

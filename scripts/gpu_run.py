@@ -1,0 +1,185 @@
+"""Run every chapter's GPU preset and record what it cost and what it measured.
+
+    make gpu                                   # or: python scripts/gpu_run.py
+    python scripts/gpu_run.py chapters/05_attention_transformer.ipynb --results /tmp/r.json
+
+Each chapter runs top to bottom with ``PTM_SCALE=gpu`` on CUDA, into ``_build/gpu/`` (the
+committed notebooks keep their CPU outputs). For each chapter the results file
+(``data/results/gpu_run.json`` by default, read by the performance appendix) records:
+the wall time, the peak GPU memory, the automatic mixed-precision dtype, whether every
+cell ran and every check passed (the first error if not), and the headline numbers that
+the chapter's check cell asserts. It also records the GPU's name and the torch and CUDA
+versions, and an upper estimate of the time on Colab's free T4:
+
+    t4_estimate_s = seconds * max(FLOP/s ratio, memory-bandwidth ratio) of this GPU to a T4
+
+(dense fp16/bf16 tensor-core FLOP/s and memory bandwidth from the makers' data sheets, in
+``GPUS``; small models are bound by kernel launches more than by either, so this is an
+upper estimate). A chapter whose estimate exceeds 10 minutes needs a smaller preset.
+
+``--allow-cpu`` runs the same command without a GPU (the plumbing test does this with
+``--until-preset``, which stops each chapter after the cell that picks its preset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS = ROOT / "data" / "results" / "gpu_run.json"
+DEFAULT_OUT = ROOT / "_build" / "gpu"
+REPORT_PREFIX = "PTM-GPU-REPORT "
+T4_BUDGET_S = 600
+
+# Dense half-precision tensor-core TFLOP/s and memory bandwidth in GB/s (data sheets).
+GPUS = {
+    "T4": (65, 320),
+    "A100": (312, 2039),
+    "L4": (121, 300),
+    "H100": (989, 3350),
+    "H200": (989, 4800),
+}
+
+# The numbers each chapter's check cell asserts, as an expression over the check cell's
+# variables (evaluated in the chapter's kernel after the last cell).
+HEADLINES = {
+    "01_image_pretraining": '{"MNIST test accuracy": mnist_test_acc, '
+                            '**{f"fine-tune minus scratch, {b} labels": acc.loc["fine-tune", b] - acc.loc["scratch", b] '
+                            'for b in budgets}}',
+    "02_language_models": '{"NNLM test perplexity": nnlm_test, "Kneser-Ney 5-gram": ppl["Kneser–Ney 5-gram"], '
+                          '"mixture": mixed_test}',
+    "03_word2vec_glove": '{"skip-gram WS-353": ours["WS-353 ρ"], "gensim WS-353": reference_row["WS-353 ρ"], '
+                         '"skip-gram analogy": ours["analogy accuracy"]}',
+    "04_elmo": '{"forward perplexity": final_ppl["forward"], "backward perplexity": final_ppl["backward"], '
+               '"unigram perplexity": unigram_ppl, "NER F1, word2vec + ELMo": f1["word2vec + ELMo ScalarMix"]}',
+    "05_attention_transformer": '{"delay-5 copy accuracy": copy_acc, '
+                                '**{f"{model}, delay {d}": reach.loc[d, model] for model in reach.columns '
+                                'for d in (min(cfg.delays), max(cfg.delays))}}',
+    "06_gpt": '{**{f"{kind}, pretrained GPT": accuracy.loc[kind, "pretrained GPT"] for kind in accuracy.index}, '
+              '"zero-shot multiple choice": zero_shot}',
+    "07_bert": '{"masked-LM accuracy": final.mlm_accuracy, "NSP accuracy": final.nsp_accuracy, '
+               '**{f"{family}, our BERT": families.loc[family, "our BERT"] for family in families.index}}',
+}
+
+REPORT_CELL = """\
+import json as _json, torch as _torch
+from ptm_lib.train import amp_dtype as _amp_dtype
+_report = {{"device": rt.device.type, "scale": rt.scale, "amp_dtype": str(_amp_dtype(rt.device, "auto")),
+           "peak_gpu_mib": round(_torch.cuda.max_memory_allocated() / 2**20, 1) if _torch.cuda.is_available() else None}}
+try:
+    _report["headline"] = {{key: round(float(value), 4) for key, value in ({headline}).items()}}
+except Exception as _error:
+    _report["headline_error"] = repr(_error)
+print({prefix!r} + _json.dumps(_report))
+"""
+
+
+def gpu_name() -> str | None:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def t4_factor(name: str | None) -> float | None:
+    """How many times slower a T4 is than the GPU called ``name`` (the larger of the FLOP/s
+    and bandwidth ratios), or None for a GPU not in ``GPUS``."""
+    if not name:
+        return None
+    for model, (flops, bandwidth) in GPUS.items():
+        if model in name.upper():
+            return max(flops / GPUS["T4"][0], bandwidth / GPUS["T4"][1])
+    return None
+
+
+def preset_cell_index(notebook: nbformat.NotebookNode) -> int:
+    """The index of the cell that picks the chapter's preset (``cfg = rt.preset(``)."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "rt.preset(" in cell.source:
+            return index
+    raise ValueError("the chapter has no cell that calls rt.preset(...)")
+
+
+def run_chapter(path: Path, out: Path, until_preset: bool = False, timeout: int = 3600) -> dict:
+    """Execute one chapter with the GPU preset into ``out``; return its record."""
+    notebook = nbformat.read(path, as_version=4)
+    if until_preset:
+        notebook.cells = notebook.cells[: preset_cell_index(notebook) + 1]
+    headline = HEADLINES.get(path.stem, "{}") if not until_preset else "{}"
+    notebook.cells.append(nbformat.v4.new_code_cell(REPORT_CELL.format(headline=headline, prefix=REPORT_PREFIX)))
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(notebook, out / path.name)
+    return {"seconds": round(seconds, 1), **read_report(notebook)}
+
+
+def read_report(notebook: nbformat.NotebookNode) -> dict:
+    """The report cell's record, with ``passed`` and the first error of any cell."""
+    record: dict = {"passed": True}
+    for number, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and record["passed"]:
+                record.update(passed=False, error=f"cell {number}: {output.ename}: {output.evalue}"[:500])
+            if output.output_type == "stream" and REPORT_PREFIX in output.text:
+                line = next(l for l in output.text.splitlines() if l.startswith(REPORT_PREFIX))
+                record.update(json.loads(line[len(REPORT_PREFIX):]))
+    return record
+
+
+def environment() -> dict:
+    import torch
+
+    name = gpu_name()
+    return {"gpu": name, "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(), "t4_factor": t4_factor(name),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the executed copies go")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="the results file to write")
+    parser.add_argument("--allow-cpu", action="store_true", help="run without a GPU (testing the plumbing)")
+    parser.add_argument("--amp", choices=["bf16", "fp16", "off"], help="force a mixed precision (PTM_AMP)")
+    parser.add_argument("--until-preset", action="store_true", help="stop each chapter after its preset cell")
+    args = parser.parse_args(argv)
+    if gpu_name() is None and not args.allow_cpu:
+        parser.error("no CUDA GPU here: this command runs the GPU presets (pass --allow-cpu to test its plumbing)")
+    if args.out.resolve() == (ROOT / "chapters").resolve():
+        parser.error("--out must not be chapters/: the committed notebooks keep their CPU outputs")
+    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
+    os.environ.update({"PTM_SCALE": "gpu", "PTM_PROGRESS": "0", "PTM_STATIC": "1"})
+    if args.amp:
+        os.environ["PTM_AMP"] = args.amp
+    if args.allow_cpu and gpu_name() is None:
+        os.environ["PTM_DEVICE"] = "cpu"
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {"environment": environment(), "chapters": {}}
+    factor = results["environment"]["t4_factor"]
+    for path in notebooks:
+        record = run_chapter(path, args.out, args.until_preset)
+        if factor is not None:
+            record["t4_estimate_s"] = round(record["seconds"] * factor)
+            record["t4_within_budget"] = record["t4_estimate_s"] <= T4_BUDGET_S
+        results["chapters"][path.stem] = record
+        print(f"{path.name}: {json.dumps(record)}", flush=True)
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
