@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: book test execute clean gpu
+.PHONY: book test execute clean gpu lower-bounds
 
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
@@ -29,3 +29,13 @@ clean:
 # AMP=fp16 forces the float16 + gradient-scaler path of Colab's T4.
 gpu: $(VENV)/.installed
 	$(PY) scripts/gpu_run.py $(if $(AMP),--amp $(AMP) --results data/results/gpu_run_$(AMP).json)
+
+# The oldest supported transformers/tokenizers/numpy (requirements-lower.txt), in a
+# separate environment, against the tests that use them.
+lower-bounds:
+	$(PYTHON) -m venv .venv-lower
+	.venv-lower/bin/python -m pip install --quiet -r requirements-lower.txt
+	.venv-lower/bin/python -m pip install --quiet --no-deps -e .
+	.venv-lower/bin/python -m pytest -p no:cacheprovider -o addopts="" -q tests/test_hub_bert.py \
+	    tests/test_hub_gpt2.py tests/test_wordpiece.py tests/test_bpe.py tests/test_gpt.py tests/test_bert.py \
+	    tests/test_finetune.py tests/test_bertology.py

