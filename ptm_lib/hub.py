@@ -84,7 +84,9 @@ def is_conv1d(hf_name: str) -> bool:
 def config_from_gpt2(hf: dict) -> TransformerConfig:
     """A GPT-2 ``config.json`` (as a dict) -> our :class:`TransformerConfig`, or a clear error."""
     if hf.get("model_type", "gpt2") != "gpt2":
-        raise ValueError(f"config.json describes a {hf['model_type']!r} model; load_gpt2 reads GPT-2 checkpoints only.")
+        hint = " Load it with load_bert." if hf["model_type"] == "bert" else ""
+        raise ValueError(f"config.json describes a {hf['model_type']!r} model; load_gpt2 reads GPT-2 checkpoints "
+                         f"only.{hint}")
     unsupported = {"add_cross_attention": False, "scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": False,
                    "tie_word_embeddings": True}
     for key, supported in unsupported.items():
@@ -103,6 +105,10 @@ def config_from_gpt2(hf: dict) -> TransformerConfig:
     except KeyError as missing:
         raise ValueError(f"config.json lacks {missing}; a GPT-2 config needs vocab_size, n_positions, n_embd, "
                          "n_layer and n_head.") from None
+    except ValueError as error:
+        raise ValueError(f"config.json describes no GPT-2 we can build ({error}); its vocab_size, n_positions, "
+                         "n_embd, n_layer and n_head must be positive whole numbers: repair or re-download "
+                         "it.") from None
 
 
 def gpt2_config(config: TransformerConfig) -> dict:
@@ -126,6 +132,9 @@ def resolve(path, allow_download: bool = False) -> Path:
     directory = Path(path).expanduser()
     if directory.is_dir():
         return directory
+    if directory.is_file():
+        raise NotADirectoryError(f"{str(path)!r} is a file; give the checkpoint directory that holds it "
+                                 f"({str(directory.parent)!r}), with config.json and the weights.")
     if not allow_download:
         raise FileNotFoundError(
             f"No checkpoint directory at {str(path)!r}. Give a directory holding config.json and "
@@ -138,24 +147,73 @@ def resolve(path, allow_download: bool = False) -> Path:
 
 def read_weights(directory: Path) -> dict[str, torch.Tensor]:
     """The flat name -> tensor dictionary of a checkpoint directory (safetensors preferred)."""
-    from safetensors.torch import load_file
-
     if (directory / "model.safetensors").is_file():
-        return load_file(directory / "model.safetensors")
+        return _read_weight_file(directory / "model.safetensors")
     index = directory / "model.safetensors.index.json"
     if index.is_file():
-        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        return {k: v for shard in shards for k, v in load_file(directory / shard).items()}
+        weight_map = _read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise ValueError(f"{index} has no weight_map; the file is damaged: download the checkpoint again.")
+        shards = sorted(set(weight_map.values()))
+        absent = [s for s in shards if not (directory / s).is_file()]
+        if absent:
+            raise FileNotFoundError(f"{index} names shards that are not in {directory}: {absent}; download the "
+                                    "checkpoint again, with every model-*.safetensors file.")
+        return {k: v for shard in shards for k, v in _read_weight_file(directory / shard).items()}
     if (directory / "pytorch_model.bin").is_file():
-        return torch.load(directory / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        return _read_weight_file(directory / "pytorch_model.bin")
     raise FileNotFoundError(f"{directory} holds none of {WEIGHT_FILES}; it is not a Hugging Face checkpoint.")
 
 
+def _read_weight_file(file: Path) -> dict[str, torch.Tensor]:
+    """The tensors of one ``.safetensors`` or ``pytorch_model.bin`` file; a damaged file is an
+    error naming it."""
+    from safetensors.torch import load_file
+
+    try:
+        if file.suffix == ".safetensors":
+            return load_file(file)
+        weights = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{file} could not be read ({type(error).__name__}: {str(error)[:200]}); it is damaged or "
+                         "not a weights file: download the checkpoint again.") from error
+    if not isinstance(weights, dict):
+        raise ValueError(f"{file} holds a {type(weights).__name__}, not a dictionary of tensors; it is not a "
+                         "Hugging Face weights file: download the checkpoint again.")
+    return weights
+
+
 def read_config(directory: Path) -> dict:
+    """The checkpoint's ``config.json`` as a dict; a damaged one is an error naming the file."""
     file = directory / "config.json"
     if not file.is_file():
         raise FileNotFoundError(f"{directory} has no config.json; it is not a Hugging Face checkpoint.")
-    return json.loads(file.read_text())
+    return _read_json(file)
+
+
+def _read_json(file: Path) -> dict:
+    """A JSON object read from ``file``, or a ``ValueError`` that names the file and the fix."""
+    try:
+        value = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{file} is not valid JSON ({error}); the file is damaged: download the checkpoint "
+                         "again, or repair the file.") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"{file} holds a JSON {type(value).__name__}, not an object of settings; download the "
+                         "checkpoint again, or repair the file.")
+    return value
+
+
+def _load_weights(model, state: dict[str, torch.Tensor], directory: Path):
+    """``model.load_state_dict(state)``, with an error naming the directory when the weights'
+    shapes do not fit the sizes in its ``config.json``."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        detail = next((line.strip() for line in str(error).splitlines() if "size mismatch" in line), str(error))
+        raise ValueError(f"The weights in {directory} do not fit the sizes in its config.json ({detail}); the two "
+                         "files come from different models: download the checkpoint again.") from error
+    return model
 
 
 # --- GPT-2 ---
@@ -169,8 +227,7 @@ def load_gpt2(path, allow_download: bool = False) -> GPT:
     """
     directory = resolve(path, allow_download)
     model = GPT(config_from_gpt2(read_config(directory)))
-    model.load_state_dict(our_state_dict(read_weights(directory), model))
-    return model.eval()
+    return _load_weights(model, our_state_dict(read_weights(directory), model), directory).eval()
 
 
 def our_state_dict(hf_weights: dict[str, torch.Tensor], model: GPT) -> dict[str, torch.Tensor]:
@@ -209,7 +266,12 @@ def save_gpt2(model: GPT, path) -> Path:
     that ``transformers.GPT2LMHeadModel.from_pretrained(path)`` and :func:`load_gpt2` read."""
     from safetensors.torch import save_file
 
+    if not isinstance(model, GPT):
+        raise TypeError(f"save_gpt2 saves our GPT, got {type(model).__name__}; GPT-2's format holds GPT models only.")
     directory = Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise FileExistsError(f"{directory} is a file; save_gpt2 writes a directory (config.json and "
+                              "model.safetensors): give a directory path.")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(gpt2_config(model.config), indent=2) + "\n")
     save_file(gpt2_state_dict(model), directory / "model.safetensors", metadata={"format": "pt"})
@@ -253,8 +315,9 @@ OPTIONAL_MODULES = ("pooler.dense", "cls.seq_relationship")  # BertForMaskedLM s
 def config_from_bert(hf: dict) -> BertConfig:
     """A BERT ``config.json`` (as a dict) -> our :class:`~ptm_lib.models.bert.BertConfig`, or a clear error."""
     if hf.get("model_type") != "bert":
+        hint = " Load it with load_gpt2." if hf.get("model_type") == "gpt2" else ""
         raise ValueError(f"config.json describes a {hf.get('model_type')!r} model; load_bert reads BERT "
-                         "checkpoints (model_type 'bert') only.")
+                         f"checkpoints (model_type 'bert') only.{hint}")
     for key, supported in {"position_embedding_type": "absolute", "is_decoder": False,
                            "add_cross_attention": False}.items():
         if hf.get(key, supported) != supported:
@@ -271,6 +334,10 @@ def config_from_bert(hf: dict) -> BertConfig:
     except KeyError as missing:
         raise ValueError(f"config.json lacks {missing}; a BERT config needs vocab_size, max_position_embeddings, "
                          "hidden_size, num_hidden_layers and num_attention_heads.") from None
+    except ValueError as error:
+        raise ValueError(f"config.json describes no BERT we can build ({error}); its vocab_size, "
+                         "max_position_embeddings, hidden_size, num_hidden_layers and num_attention_heads must be "
+                         "positive whole numbers: repair or re-download it.") from None
 
 
 def bert_name(ours: str) -> str | tuple[str, str, str]:
@@ -353,8 +420,7 @@ def load_bert(path, allow_download: bool = False, with_heads: bool = False):
     directory = resolve(path, allow_download)
     config = config_from_bert(read_config(directory))
     model = BertForPretraining(config) if with_heads else BERT(config)
-    model.load_state_dict(our_bert_state_dict(read_weights(directory), model))
-    return model.eval()
+    return _load_weights(model, our_bert_state_dict(read_weights(directory), model), directory).eval()
 
 
 def load_minilm():

@@ -34,7 +34,7 @@ from .data import tasks, text
 from .data.mlm import PairExample, nsp_pairs, pretraining_batch
 from .data.wordpiece import WordPieceTokenizer, train_wordpiece
 from .models.bert import IGNORE, BertConfig, BertForPretraining, pretraining_loss
-from .pretrain import report, run_record, save_checkpoint, training_parser
+from .pretrain import check_config, int_at_least, report, run_record, save_checkpoint, save_or_rescue, training_parser
 from .train import fit
 
 
@@ -159,10 +159,13 @@ def pretrain_bert(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int,
 
 def main(argv: list[str] | None = None) -> None:
     parser = training_parser("python -m ptm_lib.pretrain_bert", __doc__, steps=6000, seq=128,
-                             seq_help="longest [CLS] A [SEP] B [SEP] (max_len)", d_model=128, layers=4, lr=1e-3)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--vocab", type=int, default=4000)
+                             seq_help="longest [CLS] A [SEP] B [SEP] (max_len)", d_model=128, layers=4, lr=1e-3,
+                             min_seq=5)
+    parser.add_argument("--heads", type=int_at_least(1), default=4)
+    parser.add_argument("--vocab", type=int_at_least(1), default=4000)
     args = parser.parse_args(argv)
+    check_config(parser, lambda: BertConfig(vocab_size=args.vocab, max_len=args.seq, d_model=args.d_model,
+                                            n_layers=args.layers, n_heads=args.heads))
     runtime.set_threads(args.threads)
     tokenizer = book_wordpiece(args.vocab)
     config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
@@ -174,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     meta.update({"held_out_" + k: round(v, 4) for k, v in history.val[-1].items() if k != "step"})
     meta["train_loss"] = [[r["step"], round(r["loss"], 4)] for r in history.train]
     meta["val"] = [{k: round(v, 4) for k, v in r.items()} for r in history.val]
-    report(save_checkpoint(args.out, model.cpu(), tokenizer, meta), meta)
+    report(save_or_rescue(lambda out: save_checkpoint(out, model.cpu(), tokenizer, meta), args.out), meta)
 
 
 if __name__ == "__main__":

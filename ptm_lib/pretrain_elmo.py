@@ -28,8 +28,9 @@ from . import runtime
 from .data import text
 from .data.lm import Batches
 from .data.vocab import Vocab
-from .models.elmo import BiLM, BiLMConfig, bilm_loss, build_vocab, corpus_windows, direction_perplexity, save_elmo
-from .pretrain import report, run_record, training_parser
+from .models.elmo import (SPECIALS, BiLM, BiLMConfig, bilm_loss, build_vocab, corpus_windows, direction_perplexity,
+                          save_elmo)
+from .pretrain import check_config, int_at_least, report, run_record, save_or_rescue, training_parser
 from .train import fit
 
 
@@ -69,21 +70,28 @@ def pretrain_elmo(config: BiLMConfig, vocab: Vocab, steps: int, batch_size: int 
     return model, history
 
 
+def _config(args, vocab_size: int) -> BiLMConfig:
+    """The biLM's config from the command-line options."""
+    return BiLMConfig(vocab_size=vocab_size, d_model=args.d_model, lstm_hidden=args.lstm_hidden, n_layers=args.layers,
+                      encoder=args.encoder, max_chars=args.max_chars, dropout=args.dropout)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = training_parser("python -m ptm_lib.pretrain_elmo", __doc__, steps=4000, seq=32,
                              seq_help="words per training window", d_model=128, layers=2, lr=2e-3)
-    parser.add_argument("--lstm-hidden", type=int, default=None, help="LSTM cell size (projected to d-model)")
+    parser.add_argument("--lstm-hidden", type=int_at_least(1), default=None,
+                        help="LSTM cell size (projected to d-model)")
     parser.add_argument("--encoder", choices=["char", "word"], default="char")
-    parser.add_argument("--max-chars", type=int, default=20)
-    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--max-chars", type=int_at_least(1), default=20)
+    parser.add_argument("--min-count", type=int_at_least(1), default=5)
     parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument("--eval-every", type=int_at_least(1), default=500)
     args = parser.parse_args(argv)
+    check_config(parser, lambda: _config(args, vocab_size=len(SPECIALS)))  # the real vocabulary comes later
     runtime.set_threads(args.threads)
     documents = text.pretraining_corpus()
     vocab = build_vocab(documents, min_count=args.min_count)
-    config = BiLMConfig(vocab_size=len(vocab), d_model=args.d_model, lstm_hidden=args.lstm_hidden,
-                        n_layers=args.layers, encoder=args.encoder, max_chars=args.max_chars, dropout=args.dropout)
+    config = _config(args, vocab_size=len(vocab))
     start = time.perf_counter()
     model, history = pretrain_elmo(config, vocab, args.steps, args.batch_size, args.seq, args.lr, args.seed,
                                    eval_every=args.eval_every, documents=documents)
@@ -94,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
                  "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
                  "val_perplexity": [[r["step"], round(r["forward"], 2), round(r["backward"], 2)]
                                     for r in history.val]})
-    report(save_elmo(args.out, model.cpu(), vocab, meta), meta)
+    report(save_or_rescue(lambda out: save_elmo(out, model.cpu(), vocab, meta), args.out), meta)
 
 if __name__ == "__main__":
     main()
