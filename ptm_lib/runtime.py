@@ -19,8 +19,10 @@ Environment variables override each choice, so CI and the HTML build can pin the
 
 from __future__ import annotations
 
+import operator
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -78,19 +80,45 @@ def pick_scale(device: torch.device | None = None) -> str:
 def set_threads(n: int | None = None) -> int:
     """Set torch's CPU threads to ``n``, ``PTM_THREADS``, or 1, and return the number."""
     if n is None:
-        raw = os.environ.get("PTM_THREADS", "1")
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"PTM_THREADS={raw!r} must be a whole number of threads, e.g. 1 or 4.") from None
+        n = _env_threads()
+    n = _whole_number(n, "The number of threads", "e.g. 1 or 4")
     if n < 1:
         raise ValueError(f"The number of threads must be at least 1, got {n}.")
     torch.set_num_threads(n)
     return n
 
 
+def _env_threads() -> int:
+    """``PTM_THREADS`` as a number of threads (1 if unset or empty), checked."""
+    raw = os.environ.get("PTM_THREADS", "").strip()
+    if not raw:
+        return 1
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"PTM_THREADS={raw!r} must be a whole number of threads, e.g. 1 or 4.") from None
+    if n < 1:
+        raise ValueError(f"PTM_THREADS={raw!r} must be at least 1; set it to 1 or more, or unset it for the default 1.")
+    return n
+
+
+def _whole_number(value, what: str, example: str) -> int:
+    """``value`` as an ``int`` (NumPy integers too); a ``TypeError`` naming ``what`` for a
+    float, a string or a bool."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be a whole number ({example}), got {value!r} "
+                        f"({type(value).__name__}).") from None
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and CUDA); return a fresh CPU generator for data."""
+    seed = _whole_number(seed, "The seed", "e.g. 0 or 42")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"The seed must lie in [0, 2**32 - 1] (NumPy's range), got {seed}; use e.g. 0 or 42.")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -123,6 +151,10 @@ def preset(scale: str, **by_scale: dict[str, Any]) -> SimpleNamespace:
     unknown = [s for s in by_scale if s not in SCALES]
     if missing or unknown:
         raise ValueError(f"Give one dict per scale {SCALES}; missing {missing}, unknown {unknown}.")
+    not_dicts = [s for s, d in by_scale.items() if not isinstance(d, Mapping)]
+    if not_dicts:
+        raise TypeError(f"Each preset must be a dict of settings, e.g. cpu={{'width': 8}}; {not_dicts} "
+                        f"got {[type(by_scale[s]).__name__ for s in not_dicts]}.")
     keys = {s: set(d) for s, d in by_scale.items()}
     if keys["cpu"] != keys["gpu"]:
         raise ValueError(f"The presets name different settings: {sorted(keys['cpu'] ^ keys['gpu'])}.")

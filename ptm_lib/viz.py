@@ -6,6 +6,7 @@ Each function draws with matplotlib and returns the :class:`~matplotlib.figure.F
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 
@@ -41,6 +42,7 @@ def plot_history(
     """Learning curves: ``metric`` against step for one history or a dict of named ones."""
     if isinstance(histories, History):
         histories = {"": histories}
+    _check_histories(histories, split)
     fig, ax = _axes(ax, (6, 3.5))
     for name, history in histories.items():
         steps, values = history.series(metric, split)
@@ -52,6 +54,21 @@ def plot_history(
         ax.legend()
     ax.grid(alpha=0.3)
     return fig
+
+
+def _check_histories(histories, split: str) -> None:
+    """Raise a clear error unless ``histories`` is a non-empty ``{name: History}`` with records in ``split``."""
+    if split not in ("train", "val"):
+        raise ValueError(f"split={split!r}; use 'train' or 'val'.")
+    if not isinstance(histories, Mapping) or not all(isinstance(h, History) for h in histories.values()):
+        raise TypeError(f"plot_history takes one History or a dict {{name: History}}, got {type(histories).__name__}; "
+                        "name the runs, e.g. plot_history({'small': h1, 'large': h2}).")
+    if not histories:
+        raise ValueError("plot_history got an empty dict: give at least one History.")
+    empty = [name or "the history" for name, h in histories.items() if not getattr(h, split)]
+    if empty:
+        raise ValueError(f"{', '.join(map(str, empty))} has no {split} records yet; plot it after fit() has run"
+                         + (" with evaluate= and eval_every=." if split == "val" else "."))
 
 
 def project_2d(vectors, method: str = "pca", seed: int = 0) -> np.ndarray:
@@ -66,6 +83,10 @@ def project_2d(vectors, method: str = "pca", seed: int = 0) -> np.ndarray:
     x = _as_numpy(vectors).astype(np.float64)
     if x.ndim != 2 or len(x) < 3:
         raise ValueError(f"Need an (n, d) array with n >= 3 to project, got shape {x.shape}.")
+    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if len(bad):
+        raise ValueError(f"{len(bad)} of the {len(x)} vectors hold NaN or inf (rows {bad[:5].tolist()}); "
+                         "drop those rows or fix what produced them.")
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(x)
     if method == "tsne":
@@ -127,8 +148,8 @@ def heatmap(
 ) -> Figure:
     """A labelled heatmap for attention, similarity or confusion matrices."""
     m = _as_numpy(matrix)
-    if m.ndim != 2:
-        raise ValueError(f"heatmap needs a 2-D matrix, got shape {m.shape}.")
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"heatmap needs a non-empty 2-D matrix, got shape {m.shape}.")
     for labels, size, what in ((row_labels, m.shape[0], "row"), (col_labels, m.shape[1], "column")):
         if labels is not None and len(labels) != size:
             raise ValueError(f"{len(labels)} {what} labels for {size} {what}s.")
@@ -139,7 +160,9 @@ def heatmap(
     if col_labels is not None:
         ax.set_xticks(range(len(col_labels)), [str(s) for s in col_labels], rotation=90)
     if annotate:
-        middle = (np.nanmax(m) + np.nanmin(m)) / 2
+        _check_format(fmt, m.flat[0])
+        all_nan = np.isnan(m.astype(float)).all()  # nothing to scale the text colour by
+        middle = 0 if all_nan else (np.nanmax(m) + np.nanmin(m)) / 2
         for (i, j), value in np.ndenumerate(m):
             ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8,
                     color="black" if value > middle else "white")
@@ -148,6 +171,21 @@ def heatmap(
     if title:
         ax.set_title(title)
     return fig
+
+
+def _check_format(fmt: str, value) -> None:
+    """Raise a clear error if ``fmt.format(value)`` fails (e.g. ``"{:d}"`` for floats)."""
+    try:
+        fmt.format(value)
+    except (ValueError, TypeError, IndexError, KeyError) as error:
+        raise ValueError(f"fmt={fmt!r} cannot format the matrix's values ({value!r}): {error}; "
+                         "use e.g. '{:.2f}'.") from None
+
+
+def _check_size(size: float, what: str) -> None:
+    """Raise a clear error unless ``size`` (inches per panel) is a positive finite number."""
+    if isinstance(size, bool) or not isinstance(size, numbers.Real) or not (np.isfinite(size) and size > 0):
+        raise ValueError(f"{what}: size={size!r}; give the inches per panel as a positive number, e.g. 1.2.")
 
 
 def image_grid(
@@ -171,6 +209,9 @@ def image_grid(
         raise ValueError(f"image_grid needs (n, h, w) or (n, 1, h, w) images, got shape {imgs.shape}.")
     if titles is not None and len(titles) != len(imgs):
         raise ValueError(f"{len(titles)} titles for {len(imgs)} images.")
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"image_grid: ncols={ncols!r}; give a whole number of columns of at least 1.")
+    _check_size(size, "image_grid")
     ncols = min(ncols, len(imgs))
     nrows = -(-len(imgs) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if suptitle else 0)),
@@ -200,6 +241,9 @@ def _attention_stack(attentions) -> np.ndarray:
     if any(a.ndim != 3 or a.shape[-1] != a.shape[-2] for a in layers):
         raise ValueError(f"Attention maps must be (heads, T, T) or (1, heads, T, T) per layer, got "
                          f"{[a.shape for a in layers]}.")
+    if len({a.shape for a in layers}) > 1:
+        raise ValueError(f"The layers' attention maps differ in shape ({[a.shape for a in layers]}); pass the "
+                         "maps of one model on one sequence.")
     return np.stack(layers)
 
 
@@ -213,6 +257,7 @@ def attention_grid(attentions, tokens: Sequence[str] | None = None, size: float 
     label the axes when there are few enough of them to read (at most 24).
     """
     maps = _attention_stack(attentions)
+    _check_size(size, "attention_grid")
     n_layers, n_heads, T, _ = maps.shape
     if tokens is not None and len(tokens) != T:
         raise ValueError(f"{len(tokens)} tokens for attention maps over {T} positions.")
@@ -286,6 +331,8 @@ def text_explorer(respond, description: str, placeholder: str = "", initial: str
     returned, so the chapter's static example carries the result. Errors from ``respond``
     (an unknown word, say) are shown as their message, not as a traceback.
     """
+    if not callable(respond):
+        raise TypeError(f"text_explorer's respond must be a function of the text, got {type(respond).__name__}.")
     if not live_widgets():
         print(f"[{description.rstrip(': ')}: an interactive explorer; run the notebook to use it. A static example follows.]")
         return None
