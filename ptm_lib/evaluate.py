@@ -3,7 +3,7 @@ neighbours, analogies (3CosAdd, Mikolov et al. 2013) and word similarity (Spearm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,12 +20,13 @@ def predict(model: torch.nn.Module, data: Iterable, device: torch.device | str |
     was_training = model.training
     model.eval()
     preds, labels = [], []
-    for x, y in data:
+    for batch in data:
+        x, y = _pair(batch)
         preds.append(model(to_device(x, device)).argmax(-1).cpu())
         labels.append(y.cpu())
     model.train(was_training)
     if not preds:
-        raise ValueError("No batches to evaluate on.")
+        raise ValueError("No batches to evaluate on: data is empty; pass at least one (x, y) batch.")
     return torch.cat(preds), torch.cat(labels)
 
 
@@ -35,19 +36,47 @@ def accuracy(model: torch.nn.Module, data: Iterable, device: torch.device | str 
     return (preds == labels).float().mean().item()
 
 
+def _pair(batch: Any) -> tuple[Any, Any]:
+    """An ``(x, y)`` batch, or a clear error for anything else (a dict batch, a lone tensor)."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    kind = f"a dict with keys {sorted(batch)}" if isinstance(batch, Mapping) else f"a {type(batch).__name__}"
+    raise ValueError(f"accuracy/predict/embed need (inputs, labels) batches, but a batch is {kind}; yield (x, y) "
+                     "pairs, or use ptm_lib.finetune.classification_accuracy for dict batches.")
+
+
 @torch.no_grad()
 def embed(fn: Callable[[torch.Tensor], torch.Tensor], data: Iterable, device: torch.device | str = "cpu") -> torch.Tensor:
     """Stack ``fn(x)`` (flattened per example) over the ``(x, y)`` batches of ``data``."""
-    return torch.cat([fn(to_device(x, device)).flatten(1).float().cpu() for x, _ in data])
+    parts = [fn(to_device(_pair(batch)[0], device)).flatten(1).float().cpu() for batch in data]
+    if not parts:
+        raise ValueError("No batches to embed: data is empty; pass at least one (x, y) batch.")
+    return torch.cat(parts)
 
 
 # ---------------------------------------------------------------------------------------
 # Word vectors (chapter 3). ``vectors`` is a ``(V, d)`` array (or tensor) whose row ``i`` is
 # the vector of ``words[i]``; rows are normalised here, so any scale will do.
 
-def _unit_rows(vectors: Any) -> np.ndarray:
+def _unit_rows(vectors: Any, words: Sequence[str]) -> np.ndarray:
+    """The rows of ``vectors`` scaled to unit length, after checking that there is one
+    finite row per word (a mismatch would score words against other words' vectors)."""
     v = vectors.detach().cpu().float().numpy() if isinstance(vectors, torch.Tensor) else np.asarray(vectors, dtype=np.float32)
+    if v.ndim != 2:
+        raise ValueError(f"vectors must be a (words, dimensions) matrix, got shape {v.shape}; pass one row per "
+                         "word, e.g. model.vectors().")
+    if len(v) != len(words):
+        raise ValueError(f"{len(words)} words but {len(v)} vector rows; row i must be the vector of words[i]: pass "
+                         "the words of the vocabulary the vectors were trained with (e.g. vocab.itos).")
+    if not np.isfinite(v).all():
+        raise ValueError("vectors contain NaN or infinite values, so no similarity is meaningful; training "
+                         "diverged: retrain with a lower learning rate.")
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def _positive_int(value: Any, name: str, example: int) -> None:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}; pass e.g. {name}={example}.")
 
 
 def _lookup(words: Sequence[str], lower: bool) -> dict[str, int]:
@@ -63,13 +92,14 @@ def nearest(vectors: Any, words: Sequence[str], query: str, k: int = 10) -> list
 
     Raises :class:`OutOfVocabularyError` (a ``KeyError``) naming ``query`` if it has no vector.
     """
+    _positive_int(k, "k", 10)
+    unit = _unit_rows(vectors, words)
     index = _lookup(words, lower=False)
     if query not in index:
         raise OutOfVocabularyError(
             f"{query!r} is not in the vocabulary of {len(words)} words; check its spelling and "
             "case, or lower min_count so that rarer words get vectors."
         )
-    unit = _unit_rows(vectors)
     sims = unit @ unit[index[query]]
     sims[index[query]] = -np.inf
     top = np.argsort(-sims, kind="stable")[:k]
@@ -80,6 +110,10 @@ def _as_question(q: Any) -> tuple[str, str, str, str, str]:
     """``(section, a, b, c, d)`` from an ``Analogy``-like object or a 4/5-tuple."""
     if hasattr(q, "a"):
         return getattr(q, "section", ""), q.a, q.b, q.c, q.d
+    if isinstance(q, str) or not hasattr(q, "__len__") or len(q) not in (4, 5):
+        shown = f"{len(q)} words {tuple(q)!r}" if hasattr(q, "__len__") and not isinstance(q, str) else repr(q)
+        raise ValueError(f"an analogy question needs 4 words a : b :: c : d, as (a, b, c, d) or (section, a, b, c, d); "
+                         f"got {shown}. Load the Google set with ptm_lib.data.wordsets.load_analogies().")
     return ("", *q) if len(q) == 4 else tuple(q)
 
 
@@ -96,8 +130,12 @@ def analogy(vectors: Any, words: Sequence[str], questions: Iterable[Any], restri
     ``coverage``, ``correct``, ``total`` and ``sections``: per section ``{accuracy, correct,
     covered, total}``.
     """
+    if restrict is not None:
+        _positive_int(restrict, "restrict", 30_000)
+    _positive_int(batch_size, "batch_size", 1024)
+    unit = _unit_rows(vectors, words)
     words = list(words)[:restrict] if restrict else list(words)
-    unit = _unit_rows(vectors)[: len(words)]
+    unit = unit[: len(words)]
     index = _lookup(words, lower)
     rows, names, totals = [], [], {}
     for q in questions:
@@ -109,7 +147,7 @@ def analogy(vectors: Any, words: Sequence[str], questions: Iterable[Any], restri
             names.append(section)
     total = sum(totals.values())
     if total == 0:
-        raise ValueError("No analogy questions were given.")
+        raise ValueError("No analogy questions were given; pass e.g. ptm_lib.data.wordsets.load_analogies().")
     ids = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
     hits = np.zeros(len(ids), dtype=bool)
     for lo in range(0, len(ids), batch_size):
@@ -141,10 +179,10 @@ def similarity(vectors: Any, words: Sequence[str], pairs: Iterable[tuple[str, st
     from scipy.stats import spearmanr
 
     index = _lookup(words, lower)
-    pairs = list(pairs)
+    pairs = [_as_rated_pair(p) for p in pairs]
     if not pairs:
-        raise ValueError("No word pairs were given.")
-    unit = _unit_rows(vectors)
+        raise ValueError("No word pairs were given; pass e.g. ptm_lib.data.wordsets.load_wordsim353().")
+    unit = _unit_rows(vectors, words)
     found = [(index.get(a.lower() if lower else a), index.get(b.lower() if lower else b), s) for a, b, s in pairs]
     found = [(i, j, s) for i, j, s in found if i is not None and j is not None]
     if len(found) < 2:
@@ -153,3 +191,15 @@ def similarity(vectors: Any, words: Sequence[str], pairs: Iterable[tuple[str, st
     cos = (unit[i] * unit[j]).sum(1)
     return {"spearman": float(spearmanr(cos, human).statistic), "coverage": len(found) / len(pairs),
             "pairs": len(found)}
+
+
+def _as_rated_pair(pair: Any) -> tuple[str, str, float]:
+    """``(word1, word2, score)`` with a finite score, or a clear error."""
+    if isinstance(pair, str) or not hasattr(pair, "__len__") or len(pair) != 3:
+        raise ValueError(f"a similarity pair is (word1, word2, human score), got {pair!r}; load the benchmarks with "
+                         "ptm_lib.data.wordsets.load_wordsim353() or load_simlex999().")
+    a, b, score = pair
+    if not np.isfinite(score):
+        raise ValueError(f"the pair {pair!r} has no finite human score, and Spearman's rho over it would be NaN; "
+                         "drop the pair or fix its score.")
+    return a, b, score

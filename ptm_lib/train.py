@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -153,7 +154,9 @@ def _batches(data: Iterable, epochs: int | None, steps: int | None):
             empty = False
             yield epoch, batch
         if empty:
-            raise ValueError("The batches are empty: there is nothing to train on.")
+            raise ValueError(f"The batches are empty in epoch {epoch}: there is nothing to train on. Pass data that "
+                             "yields batches on every pass (a generator is used up after one: give a list or a "
+                             "re-iterable loader such as ptm_lib.data.lm.Batches).")
 
 
 def fit(
@@ -183,12 +186,16 @@ def fit(
     that require gradients is used with ``lr`` and ``weight_decay``. ``schedule`` sets the
     learning rate over training: ``"constant"``, or a linear warm-up over the first
     ``warmup`` fraction of the updates followed by a ``"linear"`` or ``"cosine"`` decay to
-    zero (see :func:`lr_multiplier`). ``evaluate(model)``
-    runs every ``eval_every`` steps (if given) and once at the end, in eval mode without
-    gradients, and must return a dict of numbers.
+    zero (see :func:`lr_multiplier`). ``clip_norm`` caps the gradient norm (``None``: no
+    clipping); the loss is recorded every ``log_every`` steps. ``evaluate(model)``
+    runs every ``eval_every`` steps (if given; ``None`` or 0 means only at the end) and once
+    at the end, in eval mode without gradients, and must return a dict of numbers.
+
+    Arguments that cannot train as asked (``steps=0``, ``clip_norm=-1``, ``lr=nan``,
+    ``log_every=0``, ...) raise ``ValueError`` before anything runs, and a ``loss_fn`` that
+    returns something other than a one-element tensor raises on the first batch.
     """
-    if (steps is None) == (epochs is None):
-        raise ValueError("Give exactly one of steps= or epochs= to fit().")
+    _check_fit_args(model, steps, epochs, optimizer, lr, weight_decay, clip_norm, eval_every, log_every)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -236,6 +243,44 @@ def fit(
     return history
 
 
+def _is_count(value: Any) -> bool:
+    """True for a whole number (``int`` or NumPy integer), False for floats and bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_positive_number(value: Any) -> bool:
+    """True for a real, finite number ``> 0`` (False for NaN, infinities and non-numbers)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _check_fit_args(model, steps, epochs, optimizer, lr, weight_decay, clip_norm, eval_every, log_every) -> None:
+    """Refuse arguments that would make :func:`fit` hang, divide by zero or train wrongly."""
+    if (steps is None) == (epochs is None):
+        raise ValueError("Give exactly one of steps= or epochs= to fit().")
+    if steps is not None and not (_is_count(steps) and steps > 0):
+        raise ValueError(f"steps must be a positive number of updates, got {steps!r}; pass e.g. steps=100, "
+                         "or epochs= to make passes over the data.")
+    if epochs is not None and not (_is_count(epochs) and epochs > 0):
+        raise ValueError(f"epochs must be a positive number of passes over the data, got {epochs!r}; pass e.g. "
+                         "epochs=1, or steps= to count updates.")
+    if optimizer is None and not _is_positive_number(lr):
+        raise ValueError(f"lr must be a positive, finite learning rate, got {lr!r}; pass e.g. lr=1e-3.")
+    if optimizer is None and not (isinstance(weight_decay, numbers.Real) and 0 <= weight_decay < math.inf):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}; pass e.g. "
+                         "weight_decay=0.01, or 0.0 for none.")
+    if clip_norm is not None and not _is_positive_number(clip_norm):
+        raise ValueError(f"clip_norm must be a positive gradient norm, got {clip_norm!r}; pass e.g. clip_norm=1.0, "
+                         "or clip_norm=None to train without clipping.")
+    if not (_is_count(log_every) and log_every > 0):
+        raise ValueError(f"log_every must be a positive number of steps, got {log_every!r}; pass e.g. log_every=10.")
+    if eval_every is not None and not (_is_count(eval_every) and eval_every >= 0):
+        raise ValueError(f"eval_every must be a positive number of steps (or None/0: evaluate only at the end), "
+                         f"got {eval_every!r}; pass e.g. eval_every=100.")
+    if next(iter(model.parameters()), None) is None:
+        raise ValueError(f"{type(model).__name__} has no parameters, so there is nothing to train; pass the model "
+                         "whose weights should learn.")
+
+
 def lr_multiplier(step: int, total: int, schedule: str = "linear", warmup: float = 0.05) -> float:
     """The factor applied to the base learning rate before update ``step`` of ``total``.
 
@@ -280,6 +325,7 @@ def _update(model, loss_fn, batch, optimizer, params, dtype, scaler, clip_norm) 
     autocast = torch.autocast(device_type, dtype=dtype) if dtype is not None else nullcontext()
     with autocast:
         loss = loss_fn(model, batch)
+    _check_loss(loss)
     value = loss.item()
     if not math.isfinite(value):
         raise FloatingPointError(f"The loss became {value}; lower the learning rate or check the data.")
@@ -297,6 +343,16 @@ def _update(model, loss_fn, batch, optimizer, params, dtype, scaler, clip_norm) 
     else:
         optimizer.step()
     return value
+
+
+def _check_loss(loss: Any) -> None:
+    """A ``loss_fn`` must return the loss as a one-element tensor that backward() can run on."""
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"loss_fn returned a {type(loss).__name__}, not a tensor; return the loss tensor itself "
+                        "(not loss.item()), so that fit() can back-propagate through it.")
+    if loss.numel() != 1:
+        raise ValueError(f"loss_fn returned a tensor of shape {tuple(loss.shape)}, but fit() needs one number; "
+                         "reduce it, e.g. with .mean() (or reduction='mean' in the loss function).")
 
 
 def classification_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from tokenizers import Tokenizer as _BackendTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
-from .subword import SubwordTokenizer
+from .subword import SubwordTokenizer, UnknownTextWarning, check_text, check_texts  # noqa: F401 (re-exported)
 
 SPECIALS = ("<pad>", "<unk>", "<s>", "<$>", "<e>")
 """Padding, unknown, start, delimiter and extract tokens (GPT's input transformations);
@@ -102,6 +102,9 @@ def learn_bpe(word_counts: Mapping[str, int], num_merges: int) -> list[Pair]:
     Each step recounts every pair: fine for teaching, too slow for a real corpus (use
     :func:`train_bpe`).
     """
+    if not isinstance(word_counts, Mapping):
+        raise TypeError(f"learn_bpe takes a {{word: count}} mapping, got {type(word_counts).__name__}; count the "
+                        "words first, e.g. collections.Counter(text.split())")
     if num_merges < 0:
         raise ValueError(f"num_merges must be >= 0, got {num_merges}")
     if not word_counts:
@@ -154,7 +157,10 @@ class Tokenizer(SubwordTokenizer):
     ``</w>`` back into spaces, so ``decode(encode(text))`` restores text whose words are
     separated by single spaces (the book's normalised text).  Special tokens written in
     the text (``"<s>"``) are recognised whole, never split.  Characters not seen in
-    training become ``<unk>``.
+    training become ``<unk>``, which ``decode`` drops; so that they never vanish unnoticed,
+    ``encode`` warns (:class:`~ptm_lib.data.subword.UnknownTextWarning`) naming them, unless
+    told otherwise with ``on_unknown``. The book's tokenizer was trained on lower-cased text
+    without punctuation: ``"The"`` loses its ``T`` and ``"5%"`` its ``%``.
     """
 
     piece_hint = f"word-final pieces end in {END_OF_WORD!r}, and tokens(text) shows how a text is split"
@@ -181,20 +187,38 @@ class Tokenizer(SubwordTokenizer):
         raw = json.loads(self.backend.to_str())["model"]["merges"]
         return [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in raw]
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` (no special tokens are added)."""
-        return self.backend.encode(text).ids
+    def _describe_unknown(self, part: str) -> str:
+        if self.backend.token_to_id(part) is not None:  # seen inside words, never at the end of one
+            return f"{part!r} at the end of a word"
+        return repr(part)
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """:meth:`encode` of each text (run in parallel by ``tokenizers``)."""
-        return [e.ids for e in self.backend.encode_batch(list(texts))]
+    def encode(self, text: str, on_unknown: str = "warn") -> list[int]:
+        """Token ids of ``text`` (no special tokens are added).
+
+        Characters the tokenizer cannot represent become ``<unk>``; ``on_unknown`` says what
+        happens then: ``"warn"`` (one :class:`~ptm_lib.data.subword.UnknownTextWarning`
+        naming them), ``"error"`` (``ValueError``) or ``"ignore"``. The ids are the same.
+        """
+        check_text(text)
+        encoding = self.backend.encode(text)
+        ids = encoding.ids
+        self._report_unknown([encoding], [ids], [text], on_unknown)
+        return ids
+
+    def encode_batch(self, texts: Sequence[str], on_unknown: str = "warn") -> list[list[int]]:
+        """:meth:`encode` of each text (run in parallel by ``tokenizers``); at most one
+        warning for the whole batch."""
+        texts = check_texts(texts, "encode_batch()")
+        encodings = self.backend.encode_batch(texts)
+        ids = [e.ids for e in encodings]
+        self._report_unknown(encodings, ids, texts, on_unknown)
+        return ids
 
     def decode(self, ids: Sequence[int], skip_specials: bool = True) -> str:
-        """Text of ``ids``; special tokens are dropped unless ``skip_specials=False``."""
-        bad = [i for i in ids if not 0 <= int(i) < self.vocab_size]
-        if bad:
-            raise ValueError(f"ids {bad[:5]} are outside the vocabulary 0..{self.vocab_size - 1}")
-        return self.backend.decode([int(i) for i in ids], skip_special_tokens=skip_specials)
+        """Text of ``ids`` (a list, array or tensor; a ``(1, T)`` batch of one, as
+        ``GPT.generate`` returns, is read as its row); special tokens are dropped unless
+        ``skip_specials=False``."""
+        return self._decode(ids, skip_specials)
 
     def tokens(self, text: str) -> list[str]:
         """The subword strings of ``text``, e.g. ``["low", "est</w>"]``."""
@@ -213,9 +237,13 @@ def train_bpe(texts: Iterable[str], vocab_size: int = 2000,
     pretraining corpus at ``vocab_size=2000`` took 1.5 s on one CPU core (0.8 s on two);
     it then encodes the corpus as 2.07M tokens, about 1.8 per word.
     """
-    texts = [t for t in texts if t and not t.isspace()]
+    texts = [t for t in check_texts(texts, "train_bpe") if t and not t.isspace()]
     if not texts:
-        raise ValueError("the corpus is empty (no text holds a word); train_bpe needs text")
+        raise ValueError("the corpus is empty (no text holds a word); train_bpe needs text: pass a list of "
+                         "documents, e.g. ptm_lib.pretrain.corpus_texts()")
+    if not isinstance(vocab_size, int) or vocab_size < 1:
+        raise ValueError(f"vocab_size must be a positive number of tokens, got {vocab_size!r}; pass e.g. "
+                         "vocab_size=2000.")
     if len(set(specials)) != len(specials) or len(specials) < len(SPECIALS):
         raise ValueError(f"specials must be {len(SPECIALS)} or more distinct tokens "
                          f"(pad, unk, start, delimiter, extract first), got {tuple(specials)}")

@@ -27,19 +27,66 @@ contexts :func:`skipgram_pairs` pairs with centre ``i``), which is how
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 
+def id_array(ids, name: str = "ids", vocab_size: int | None = None) -> np.ndarray:
+    """``ids`` as an ``int64`` array, refusing what would be truncated or wrapped silently.
+
+    Floats (``3.7`` would become word 3) and booleans raise; with ``vocab_size``, so does
+    an id outside ``0 .. vocab_size - 1`` (NumPy would wrap a negative id to the end of
+    the vocabulary). One min/max over the array.
+    """
+    arr = np.asarray(ids)
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer word ids, got dtype {arr.dtype}; encode the words with the "
+                        "vocabulary (e.g. vocab.encode_known(tokens)) rather than passing floats or booleans.")
+    if vocab_size is not None:
+        low, high = int(arr.min()), int(arr.max())
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(f"{name} holds the id {bad}, outside the vocabulary 0..{vocab_size - 1}; encode the "
+                             "corpus with the same vocabulary the model was built for (vocab_size=len(vocab)).")
+    return arr.astype(np.int64, copy=False)
+
+
+def check_window(window: int) -> None:
+    """A window is a positive whole number of words on each side of the centre."""
+    if not (isinstance(window, numbers.Integral) and not isinstance(window, bool) and window > 0):
+        raise ValueError(f"window must be a positive number of words on each side, got {window!r}; pass e.g. window=5.")
+
+
+def _check_stream(ids: np.ndarray, sent: np.ndarray) -> None:
+    if len(ids) != len(sent):
+        raise ValueError(f"ids has {len(ids)} tokens but sent has {len(sent)}; give one sentence number per token, "
+                         "as stream(sentences) returns them.")
+
+
 def stream(sentences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate id arrays into one stream; return ``(ids, sentence_of_each_token)``."""
-    sentences = [np.asarray(s, dtype=np.int64) for s in sentences if len(s)]
+    if isinstance(sentences, np.ndarray) and sentences.dtype != object and sentences.ndim == 1:
+        raise ValueError("stream() takes a list of id arrays, one per sentence, got one flat array of ids; "
+                         "pass [ids] for a single sentence.")
+    sentences = [id_array(s, "a sentence") for s in sentences if _sentence_length(s)]
     if not sentences:
-        raise ValueError("The corpus is empty: no sentence has an in-vocabulary word.")
+        raise ValueError("The corpus is empty: no sentence has an in-vocabulary word; encode the sentences with "
+                         "the vocabulary built from them (vocab.encode_known), or lower its min_count.")
     ids = np.concatenate(sentences)
     sent = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
     return ids, sent
+
+
+def _sentence_length(sentence) -> int:
+    try:
+        return len(sentence)
+    except TypeError:
+        raise ValueError(f"stream() takes a list of id arrays, one per sentence, but one item is "
+                         f"{sentence!r}; pass [ids] for a single sentence.") from None
 
 
 def keep_probabilities(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
@@ -49,7 +96,10 @@ def keep_probabilities(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
     ``p_keep = min(1, (sqrt(f / t) + 1) * t / f)``. ``sample <= 0`` keeps everything.
     Shape ``(V,)``.
     """
-    counts = np.asarray(counts, dtype=np.float64)
+    counts = _counts(counts)
+    if not np.isfinite(sample):
+        raise ValueError(f"sample must be a finite threshold (0 disables subsampling), got {sample!r}; "
+                         "pass e.g. sample=1e-3.")
     if sample <= 0:
         return np.ones_like(counts)
     f = counts / counts.sum()
@@ -60,8 +110,18 @@ def keep_probabilities(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
     """Negative-sampling distribution ``P_n(w) = count(w)^power / sum`` (section 2.2)."""
-    weights = np.asarray(counts, dtype=np.float64) ** power
+    weights = _counts(counts) ** power
     return weights / weights.sum()
+
+
+def _counts(counts: np.ndarray) -> np.ndarray:
+    """``counts`` as float64, refusing what no distribution can be made of."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or not np.isfinite(counts).all() or (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError("counts must be one non-negative, finite count per word with a positive total, got "
+                         f"shape {counts.shape} summing to {counts.sum() if counts.size else 0}; pass vocab.counts "
+                         "of the vocabulary the ids come from.")
+    return counts
 
 
 def subsample(ids: np.ndarray, sent: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +132,7 @@ def subsample(ids: np.ndarray, sent: np.ndarray, keep: np.ndarray, rng: np.rando
 
 def reduced_windows(n: int, window: int, rng: np.random.Generator) -> np.ndarray:
     """The dynamic window of each of ``n`` centres: uniform on ``1 .. window``."""
+    check_window(window)
     return window - rng.integers(0, window, size=n)
 
 
@@ -84,6 +145,8 @@ def skipgram_pairs(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.rando
     sentence. Returns two ``int64`` arrays of equal length ``P`` (grouped by offset; shuffle
     them for training).
     """
+    _check_stream(ids, sent)
+    check_window(window)
     n = len(ids)
     reach = reduced_windows(n, window, rng or np.random.default_rng()) if dynamic else np.full(n, window)
     centres, contexts = [], []
@@ -105,6 +168,8 @@ def cbow_windows(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.random.
     Centres with no context at all are dropped. With the same ``rng`` state, the unmasked
     entries are the pairs of :func:`skipgram_pairs`.
     """
+    _check_stream(ids, sent)
+    check_window(window)
     n = len(ids)
     reach = reduced_windows(n, window, rng or np.random.default_rng()) if dynamic else np.full(n, window)
     offsets = [o for o in range(-window, window + 1) if o != 0]
@@ -121,5 +186,5 @@ def cbow_windows(ids: np.ndarray, sent: np.ndarray, window: int, rng: np.random.
     return contexts[has], mask[has], ids[has]
 
 
-__all__ = ["stream", "keep_probabilities", "noise_distribution", "subsample", "reduced_windows",
-           "skipgram_pairs", "cbow_windows"]
+__all__ = ["id_array", "check_window", "stream", "keep_probabilities", "noise_distribution", "subsample",
+           "reduced_windows", "skipgram_pairs", "cbow_windows"]

@@ -9,6 +9,7 @@ to the corpus size (a unigram model built from it is a proper distribution).
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -25,6 +26,63 @@ class OutOfVocabularyError(KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message in quotes
         return str(self.args[0]) if self.args else ""
+
+
+def id_list(ids, size: int, fix: str = "decode ids with the vocabulary (or tokenizer) that encoded them") -> list[int]:
+    """``ids`` (a list, array or tensor; a ``(1, T)`` batch of one is read as its row) as
+    Python ints, each checked to lie in ``0 .. size - 1``.
+
+    Floats are refused rather than truncated, and a negative id rather than read from the
+    end of the vocabulary. Errors say what was wrong, the value and ``fix``.
+    """
+    if isinstance(ids, str):
+        raise TypeError(f"expected a sequence of integer ids, got the string {ids[:40]!r}; {fix}.")
+    if hasattr(ids, "ndim"):  # a NumPy array or a torch tensor
+        ids = _one_row(ids)
+        if not _integer_dtype(ids.dtype):
+            raise TypeError(f"ids must be integers, got dtype {ids.dtype}; {fix}.")
+        values = ids.tolist()
+    else:
+        try:
+            values = [operator.index(i) for i in ids]
+        except TypeError:
+            bad = next(i for i in ids if not _is_index(i))
+            raise TypeError(f"ids must be integers, got {bad!r} ({type(bad).__name__}); {fix}.") from None
+    bad = [i for i in values if not 0 <= i < size]
+    if bad:
+        raise ValueError(f"ids {bad[:5]} are outside the vocabulary 0..{size - 1}; {fix}.")
+    return values
+
+
+def _one_row(ids):
+    """A 1-D id array; a ``(1, T)`` batch of one (what ``GPT.generate`` returns) gives its row."""
+    if ids.ndim == 2 and ids.shape[0] == 1:
+        return ids[0]
+    if ids.ndim != 1:
+        raise ValueError(f"expected one sequence of ids, got an array of shape {tuple(ids.shape)}; pass one row "
+                         "(ids[0]), or decode each row: [tok.decode(row) for row in ids].")
+    return ids
+
+
+def _integer_dtype(dtype) -> bool:
+    """True for NumPy or torch integer dtypes (not floats, complex numbers or booleans)."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "iu"
+    return not (dtype.is_floating_point or dtype.is_complex or str(dtype) == "torch.bool")
+
+
+def _is_index(value) -> bool:
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _refuse_string(tokens, what: str) -> None:
+    if isinstance(tokens, str):
+        raise TypeError(f"{what} takes a list of tokens, got the string {tokens[:40]!r}, whose characters would be "
+                        "read as tokens; split it first, e.g. ptm_lib.data.text.tokenize(text).")
 
 
 class Vocab:
@@ -44,6 +102,9 @@ class Vocab:
 
     def __init__(self, counts: Mapping[str, int], min_count: int = 1,
                  max_size: int | None = None, specials: Sequence[str] = (UNK,)):
+        if not isinstance(counts, Mapping):
+            raise TypeError(f"Vocab(counts) takes a {{word: count}} mapping, got {type(counts).__name__}; to count "
+                            "the tokens of documents use Vocab.build(documents).")
         if len(set(specials)) != len(specials):
             raise ValueError(f"specials must be distinct, got {tuple(specials)}")
         if min_count < 1:
@@ -76,8 +137,10 @@ class Vocab:
     def build(cls, documents: Iterable[Iterable[str]], min_count: int = 1,
               max_size: int | None = None, specials: Sequence[str] = (UNK,)) -> "Vocab":
         """Count the tokens of ``documents`` (token lists) and build a ``Vocab``."""
+        _refuse_string(documents, "Vocab.build")
         counts: Counter[str] = Counter()
         for doc in documents:
+            _refuse_string(doc, "Vocab.build: each document")
             counts.update(doc)
         return cls(counts, min_count=min_count, max_size=max_size, specials=specials)
 
@@ -111,6 +174,7 @@ class Vocab:
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """Token list -> int64 id array (unknown words -> ``unk_id``; in a closed
         vocabulary they raise :class:`OutOfVocabularyError`: use :meth:`encode_known`)."""
+        _refuse_string(tokens, "Vocab.encode")
         if self.unk_id is None:
             return np.fromiter((self.index(t) for t in tokens), dtype=np.int64)
         get, unk = self.stoi.get, self.unk_id
@@ -119,12 +183,15 @@ class Vocab:
     def encode_known(self, tokens: Iterable[str]) -> np.ndarray:
         """Token list -> int64 ids of the tokens in the vocabulary, dropping the others
         (what word2vec does with words below ``min_count``)."""
+        _refuse_string(tokens, "Vocab.encode_known")
         get = self.stoi.get
         return np.fromiter((i for i in (get(t) for t in tokens) if i is not None), dtype=np.int64)
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """Id sequence (list, array or tensor) -> token list."""
-        return [self.itos[int(i)] for i in ids]
+        """Id sequence (list, array or tensor; a ``(1, T)`` batch of one is read as its row)
+        -> token list. Ids must be integers in ``0 .. len(self) - 1``."""
+        itos = self.itos
+        return [itos[i] for i in id_list(ids, len(itos))]
 
     def frequencies(self) -> np.ndarray:
         """``counts`` normalised to sum to 1 (a unigram distribution over ids)."""

@@ -42,7 +42,7 @@ from pathlib import Path
 from tokenizers import Tokenizer as _BackendTokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
 
-from .subword import SubwordTokenizer
+from .subword import SubwordTokenizer, check_text, check_texts
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 """BERT's special tokens; a tokenizer from :func:`train_wordpiece` gives them ids 0..4."""
@@ -191,18 +191,35 @@ class WordPieceTokenizer(SubwordTokenizer):
         """``{token: id}`` for the whole vocabulary."""
         return self.backend.get_vocab()
 
-    def encode(self, text: str, add_specials: bool = True) -> list[int]:
-        """Ids of ``[CLS] text [SEP]`` (of ``text`` alone with ``add_specials=False``)."""
-        return self.backend.encode(text, add_special_tokens=add_specials).ids
+    def encode(self, text: str, add_specials: bool = True, on_unknown: str = "ignore") -> list[int]:
+        """Ids of ``[CLS] text [SEP]`` (of ``text`` alone with ``add_specials=False``).
+
+        A word with a part the vocabulary lacks becomes ``[UNK]`` (BERT's convention: it
+        stays in the ids and in :meth:`tokens`, and the model reads it), so ``on_unknown``
+        defaults to ``"ignore"``; ``"warn"`` names such words
+        (:class:`~ptm_lib.data.subword.UnknownTextWarning`) and ``"error"`` refuses them.
+        """
+        check_text(text)
+        encoding = self.backend.encode(text, add_special_tokens=add_specials)
+        ids = encoding.ids
+        self._report_unknown([encoding], [ids], [text], on_unknown)
+        return ids
 
     def encode_pair(self, a: str, b: str) -> tuple[list[int], list[int]]:
         """Ids of ``[CLS] a [SEP] b [SEP]`` and their segment ids (0 for ``[CLS] a [SEP]``, 1 after)."""
+        check_text(a, "encode_pair()'s first text")
+        check_text(b, "encode_pair()'s second text")
         encoding = self.backend.encode(a, b)
         return encoding.ids, encoding.type_ids
 
-    def encode_batch(self, texts: Sequence[str], add_specials: bool = True) -> list[list[int]]:
+    def encode_batch(self, texts: Sequence[str], add_specials: bool = True,
+                     on_unknown: str = "ignore") -> list[list[int]]:
         """:meth:`encode` of each text (run in parallel by ``tokenizers``)."""
-        return [e.ids for e in self.backend.encode_batch(list(texts), add_special_tokens=add_specials)]
+        texts = check_texts(texts, "encode_batch()")
+        encodings = self.backend.encode_batch(texts, add_special_tokens=add_specials)
+        ids = [e.ids for e in encodings]
+        self._report_unknown(encodings, ids, texts, on_unknown)
+        return ids
 
     def tokens(self, text: str, add_specials: bool = False) -> list[str]:
         """The pieces of ``text``, e.g. ``["play", "##ing"]``."""
@@ -210,11 +227,9 @@ class WordPieceTokenizer(SubwordTokenizer):
 
     def decode(self, ids: Sequence[int], skip_specials: bool = True) -> str:
         """Text of ``ids``: ``##`` pieces are glued to the previous piece; specials dropped
-        unless ``skip_specials=False``."""
-        bad = [i for i in ids if not 0 <= int(i) < self.vocab_size]
-        if bad:
-            raise ValueError(f"ids {bad[:5]} are outside the vocabulary 0..{self.vocab_size - 1}")
-        return self.backend.decode([int(i) for i in ids], skip_special_tokens=skip_specials)
+        unless ``skip_specials=False``. ``ids`` is a list, array or tensor; a ``(1, T)`` batch
+        of one is read as its row."""
+        return self._decode(ids, skip_specials)
 
 
 
@@ -225,9 +240,13 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, lowercase: boo
     :func:`pre_tokenize`, then WordPiece pieces with ``##``. :data:`SPECIALS` get ids 0..4,
     then come the characters and the learned pieces.
     """
-    texts = [t for t in texts if t and not t.isspace()]
+    texts = [t for t in check_texts(texts, "train_wordpiece") if t and not t.isspace()]
     if not texts:
-        raise ValueError("the corpus is empty (no text holds a word); train_wordpiece needs text")
+        raise ValueError("the corpus is empty (no text holds a word); train_wordpiece needs text: pass a list of "
+                         "documents, e.g. ptm_lib.pretrain.corpus_texts()")
+    if not isinstance(vocab_size, int) or vocab_size < 1:
+        raise ValueError(f"vocab_size must be a positive number of tokens, got {vocab_size!r}; pass e.g. "
+                         "vocab_size=2000.")
     backend = _BackendTokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix=PREFIX,
                                                  max_input_chars_per_word=MAX_CHARS))
     backend.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,

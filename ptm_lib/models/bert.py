@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_lib.models.transformer import Transformer, TransformerConfig, _activation, padding_mask
+from ptm_lib.models.transformer import Transformer, TransformerConfig, _activation, check_ids, padding_mask
 
 NSP_CLASSES = ("IsNext", "NotNext")
 """The two next-sentence classes in the order of the NSP head's logits (class 0 = B follows
@@ -149,7 +149,10 @@ class BERT(nn.Module):
     def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, need_weights: bool = False) -> BertOutput:
         """Encode ``ids`` ``(B, T)``; see :class:`BertOutput`. Every token attends to every real
-        token (no causal mask); ``attention_mask`` ``(B, T)`` hides padding."""
+        token (no causal mask); ``attention_mask`` ``(B, T)`` hides padding. Raises ``ValueError``
+        for token ids outside the vocabulary and for an empty sequence (the pooler reads the
+        first token)."""
+        _check_input(ids, self.config.vocab_size)
         mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
         x = self.transformer.drop(self.embed(ids, segments))
         hidden_states, attentions = [x], []
@@ -169,12 +172,24 @@ class BERT(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+def _check_input(ids: torch.Tensor, vocab_size: int) -> None:
+    """Integer ids in the vocabulary (checked before the segment table is read) and at least one token."""
+    check_ids(ids, vocab_size)
+    if ids.dim() == 2 and ids.shape[1] == 0:
+        raise ValueError("ids hold no tokens (length 0), and BERT reads its summary from the first token; "
+                         "encode at least [CLS] text [SEP], e.g. tokenizer.encode(text).")
+
+
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
     """The average of the real tokens' vectors, ``(B, T, d)`` -> ``(B, d)``: the sentence
     embedding of Sentence-BERT (Reimers & Gurevych 2019, section 3) and of MiniLM's
     ``all-MiniLM-L6-v2`` weights (:func:`ptm_lib.hub.load_minilm`)."""
     if attention_mask is None:
         return hidden.mean(1)
+    if attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but hidden has "
+                         f"{tuple(hidden.shape[:2])} tokens; pass the (B, T) mask of the batch the hidden states "
+                         "came from.")
     weights = attention_mask.to(hidden.dtype)[..., None]  # (B, T, 1)
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
@@ -287,6 +302,9 @@ class BertForSpanExtraction(nn.Module):
 def best_span(start: torch.Tensor, end: torch.Tensor, max_length: int | None = None) -> torch.Tensor:
     """For each row, the ``(i, j)`` with ``i <= j`` (and ``j - i < max_length``) maximising
     ``start[i] + end[j]`` (section 4.2): ``(B, T)``, ``(B, T)`` -> ``(B, 2)`` long."""
+    if start.dim() != 2 or start.shape != end.shape:
+        raise ValueError(f"start and end must be (B, T) logits of the same shape, got {tuple(start.shape)} and "
+                         f"{tuple(end.shape)}; pass the two outputs of BertForSpanExtraction.")
     T = start.shape[-1]
     scores = start[:, :, None] + end[:, None, :]  # (B, T, T): row i = start, column j = end
     allowed = torch.ones(T, T, dtype=torch.bool, device=start.device).triu()
@@ -333,8 +351,12 @@ def _masked_lm_loss(model: BertForPretraining, hidden: torch.Tensor, labels: tor
     if not chosen.any():
         raise ValueError("no position of the batch is masked (every label is -100), so the masked-LM loss is "
                          "undefined; mask the batch with ptm_lib.data.mlm.mask_for_mlm.")
+    targets = labels[chosen]
+    check_ids(targets, model.config.vocab_size, "masked-LM labels",
+              "labels are the original token ids (or -100 where nothing is masked): build them with "
+              "ptm_lib.data.mlm.mask_for_mlm and the model's tokenizer")
     logits = model.mlm(hidden[chosen])  # (N, V) for the N chosen positions only
-    return F.cross_entropy(logits.float(), labels[chosen])
+    return F.cross_entropy(logits.float(), targets)
 
 
 def pretraining_loss(model: BertForPretraining, batch: Mapping) -> torch.Tensor:
@@ -348,9 +370,15 @@ def pretraining_loss(model: BertForPretraining, batch: Mapping) -> torch.Tensor:
     return _masked_lm_loss(model, out.hidden, labels) + F.cross_entropy(model.nsp(out.pooled).float(), nsp_target)
 
 
+def _check_labels(labels: torch.Tensor, num_labels: int, ignore: int | None = None) -> None:
+    check_ids(labels, num_labels, "labels", f"use class ids 0..{num_labels - 1}, or build the head with "
+              "num_labels = the number of classes", ignore=ignore, within="the classes", unit="labels in this head")
+
+
 def sequence_classification_loss(model: BertForSequenceClassification, batch: Mapping) -> torch.Tensor:
     """Cross-entropy of the sentence (pair) labels ``batch["labels"]`` ``(B,)``."""
     (labels,) = _take(batch, "labels")
+    _check_labels(labels, model.num_labels)
     return F.cross_entropy(model(*_inputs(batch)).float(), labels)
 
 
@@ -358,6 +386,7 @@ def token_classification_loss(model: BertForTokenClassification, batch: Mapping)
     """Cross-entropy of per-token labels ``batch["labels"]`` ``(B, T)``; -100 (padding, or the
     later pieces of a word, section 5.3) is skipped."""
     (labels,) = _take(batch, "labels")
+    _check_labels(labels, model.num_labels, ignore=IGNORE)
     logits = model(*_inputs(batch))
     return F.cross_entropy(logits.float().flatten(0, 1), labels.reshape(-1), ignore_index=IGNORE)
 
@@ -366,7 +395,12 @@ def span_loss(model: BertForSpanExtraction, batch: Mapping) -> torch.Tensor:
     """Section 4.2: the mean of the start and end cross-entropies of the answer's first and
     last token positions ``batch["start"]``, ``batch["end"]`` ``(B,)``."""
     start, end = _take(batch, "start", "end")
-    start_logits, end_logits = model(*_inputs(batch))
+    inputs = _inputs(batch)
+    for name, positions in (("start", start), ("end", end)):
+        check_ids(positions, inputs[0].shape[-1], f"batch[{name!r}] positions", "give the answer's token positions "
+                  "within the batch's ids, as ptm_lib.data.spans.encode_spans builds them", within="the positions",
+                  unit="tokens")
+    start_logits, end_logits = model(*inputs)
     return (F.cross_entropy(start_logits.float(), start) + F.cross_entropy(end_logits.float(), end)) / 2
 
 

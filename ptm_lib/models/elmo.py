@@ -62,6 +62,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.vocab import Vocab
+from .transformer import check_ids
 
 ENCODERS = ("char", "word")
 SPECIALS = ("<unk>", "<pad>", "<s>", "</s>")  # word vocabulary specials; <pad> is id 1
@@ -324,6 +325,10 @@ class BiLM(nn.Module):
             if chars.shape != (*words.shape, self.config.max_chars):
                 raise ValueError(f"chars must have shape {(*words.shape, self.config.max_chars)} "
                                  f"(words' shape + max_chars), got {tuple(chars.shape)}.")
+            check_ids(chars, N_CHARS, "character ids", "make them with char_ids or encode_batch",
+                      within="the character ids", unit="bytes and marks")
+        check_ids(words, self.config.vocab_size, "word ids", "encode the sentences with the biLM's own vocabulary "
+                  "(encode_batch(sentences, vocab))")
         mask = words != self.config.pad_id
         if (mask[:, 1:] & ~mask[:, :-1]).any():
             raise ValueError("Padding must come after the tokens (right padding): a real token follows <pad>.")
@@ -388,9 +393,7 @@ def direction_nll(model: BiLM, batch) -> tuple[torch.Tensor, torch.Tensor, int]:
     directions make the same number of predictions: ``sum_b (length_b - 1)``.
     """
     words, chars = _unpack(batch)
-    if words.dim() == 2 and int(words.max()) >= model.config.vocab_size:
-        raise ValueError(f"A word id ({int(words.max())}) is outside the vocabulary of {model.config.vocab_size}.")
-    fwd, bwd = model.lm_logits(words, chars)
+    fwd, bwd = model.lm_logits(words, chars)  # checks that every id is in the vocabulary
     real = words[:, 1:] != model.config.pad_id  # both tokens of the pair are real (right padding)
     n = int(real.sum())
     if n == 0:
@@ -496,30 +499,41 @@ def save_elmo(path, model: BiLM, vocab: Vocab, meta: dict) -> Path:
 
     The character "vocabulary" is fixed (UTF-8 bytes and four marks, :func:`char_ids`),
     so only ``max_chars`` (in the config) is needed to rebuild it. ``meta`` is stored as
-    JSON types, so the file loads with ``torch.load(weights_only=True)``.
+    JSON types, so the file loads with ``torch.load(weights_only=True)``. Like every
+    ptm-lib checkpoint it carries a sha256 of its contents, which :func:`load_elmo` checks
+    (:func:`ptm_lib.pretrain.write_checkpoint`).
     """
+    from ..pretrain import write_checkpoint
+
+    if not isinstance(model, BiLM):
+        raise TypeError(f"save_elmo saves a BiLM, got {type(model).__name__}; save a GPT or BERT with "
+                        "ptm_lib.pretrain.save_checkpoint.")
     if len(vocab) != model.config.vocab_size:
         raise ValueError(f"The vocabulary has {len(vocab)} words but the model's softmax has "
                          f"{model.config.vocab_size}.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
-    torch.save({"format": FORMAT, "kind": "elmo", "config": dataclasses.asdict(model.config), "weights": weights,
-                "vocab": {"itos": vocab.itos, "counts": vocab.counts.tolist(), "specials": list(vocab.specials),
-                          "min_count": vocab.min_count},
-                "chars": "utf-8 bytes + 1; 0 pad, 257 BOW, 258 EOW, 259 <s>, 260 </s>",
-                "meta": json.loads(json.dumps(meta, default=str))}, path)
-    return path
+    return write_checkpoint(path, {
+        "format": FORMAT, "kind": "elmo", "config": dataclasses.asdict(model.config), "weights": weights,
+        "vocab": {"itos": vocab.itos, "counts": vocab.counts.tolist(), "specials": list(vocab.specials),
+                  "min_count": vocab.min_count},
+        "chars": "utf-8 bytes + 1; 0 pad, 257 BOW, 258 EOW, 259 <s>, 260 </s>",
+        "meta": json.loads(json.dumps(meta, default=str))})
 
 
 def load_elmo(path) -> tuple[BiLM, Vocab, dict]:
-    """Read a file written by :func:`save_elmo`: ``(model in eval mode, float32; vocab; meta)``."""
+    """Read a file written by :func:`save_elmo`: ``(model in eval mode, float32; vocab; meta)``.
+
+    The file is verified first (:func:`ptm_lib.pretrain.verify_checkpoint`): a damaged one
+    is refused with an error that names it and the command that remakes it."""
+    from ..pretrain import read_checkpoint, verify_checkpoint
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}. Make one with: python -m ptm_lib.pretrain_elmo --out {path}")
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("kind") != "elmo":
-        raise ValueError(f"{path} is not a ptm-lib ELMo checkpoint; remake it with python -m ptm_lib.pretrain_elmo.")
+    data = read_checkpoint(path, "python -m ptm_lib.pretrain_elmo --out {path}")
+    if data.get("kind") != "elmo":
+        raise ValueError(f"{path} is not a ptm-lib ELMo checkpoint: it holds a {data.get('kind')} model; load it "
+                         "with ptm_lib.pretrain.load_checkpoint, or remake an ELMo one with python -m "
+                         "ptm_lib.pretrain_elmo.")
+    verify_checkpoint(path, data)
     v = data["vocab"]
     vocab = Vocab(dict(zip(v["itos"], v["counts"])), min_count=1, specials=tuple(v["specials"]))
     if vocab.itos != v["itos"]:

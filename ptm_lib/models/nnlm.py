@@ -27,6 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .transformer import check_ids
+
+VOCAB_FIX = "encode the words with the Vocab the model was built with (vocab_size=len(vocab))"
+
 
 @dataclass(frozen=True)
 class NNLMConfig:
@@ -73,6 +77,7 @@ class NNLM(nn.Module):
                 f"(batch, {self.config.context}), got {tuple(ids.shape)}. Build examples with "
                 "ptm_lib.data.lm.context_windows(ids, context, pad_id)."
             )
+        check_ids(ids, self.config.vocab_size, "word ids", VOCAB_FIX)
         return self.C(ids).flatten(1)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -122,7 +127,9 @@ def lm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch
     the training perplexity.
     """
     X, y = batch
-    return F.cross_entropy(model(X).float(), y)
+    logits = model(X).float()
+    check_ids(y, logits.shape[-1], "next-word ids", VOCAB_FIX)
+    return F.cross_entropy(logits, y)
 
 
 __all__ = ["NNLMConfig", "NNLM", "lm_loss"]

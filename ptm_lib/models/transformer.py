@@ -103,6 +103,35 @@ class TransformerConfig:
         return self.d_ff if self.d_ff is not None else 4 * self.d_model
 
 
+# --- input checks shared by the book's models ---
+
+RETOKENIZE = "encode the text with the tokenizer (or vocabulary) the model was trained with"
+
+
+def check_ids(ids: torch.Tensor, size: int, what: str = "token ids", fix: str = RETOKENIZE,
+              ignore: int | None = None, within: str = "the vocabulary", unit: str = "tokens in this model") -> None:
+    """Refuse ids that an embedding table (or a loss) of ``size`` entries cannot look up.
+
+    ``ids`` must be an integer tensor with every value in ``0 .. size - 1`` (``ignore``,
+    e.g. -100 for skipped labels, is also allowed). Errors name the range (``within``, of
+    ``size`` ``unit``) and ``fix``, where torch would say ``index out of range in self`` or
+    ``Target 70 is out of bounds``. The cost is one min/max over ``ids``.
+    """
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"{what} must be a tensor of integer ids, got {type(ids).__name__}; "
+                        "wrap them with torch.tensor(...).")
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise TypeError(f"{what} must be integer ids, got dtype {ids.dtype}; {fix} (ids are whole numbers, "
+                        "e.g. torch.tensor(tokenizer.encode(text))).")
+    values = ids[ids != ignore] if ignore is not None else ids
+    if values.numel() == 0:
+        return
+    low, high = (int(v) for v in torch.aminmax(values))
+    if low < 0 or high >= size:
+        bad = low if low < 0 else high
+        raise ValueError(f"{what} hold {bad}, outside {within} 0..{size - 1} ({size} {unit}); {fix}.")
+
+
 # --- masks and positions ---
 
 def causal_mask(length: int, device=None) -> torch.Tensor:
@@ -276,10 +305,12 @@ class Transformer(nn.Module):
 
     def embed(self, ids: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """``tok(ids) + pos(0..T-1) (+ extra)``: ``(B, T)`` ids -> ``(B, T, d)`` (no dropout yet);
-        ``tok(ids)`` is scaled by ``sqrt(d_model)`` when the positions are sinusoidal."""
+        ``tok(ids)`` is scaled by ``sqrt(d_model)`` when the positions are sinusoidal. Ids must
+        be integers in ``0 .. vocab_size - 1`` (:func:`check_ids`)."""
         if ids.dim() != 2:
             raise ValueError(
                 f"ids must have shape (batch, length), got {tuple(ids.shape)}; use ids[None] for one sequence.")
+        check_ids(ids, self.config.vocab_size)
         T = ids.shape[1]
         if T > self.config.max_len:
             raise ValueError(
@@ -312,5 +343,5 @@ class Transformer(nn.Module):
         return self.run_blocks(self.drop(self.embed(ids, extra)), mask, need_weights, causal)
 
 
-__all__ = ["TransformerConfig", "causal_mask", "padding_mask", "sinusoidal_positions",
+__all__ = ["TransformerConfig", "check_ids", "causal_mask", "padding_mask", "sinusoidal_positions",
            "MultiHeadAttention", "Block", "Transformer"]

@@ -38,6 +38,7 @@ pair still meets ``K`` noise words, but a window becomes one small matrix produc
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class Word2VecConfig:
     come from one article, ends higher on WS-353 (relatedness) and lower on SimLex-999
     (similarity: 0.21 against 0.23 after 30 epochs). The chapters train a few passes and
     shuffle; ``benchmarks.word2vec`` reads in text order, like gensim.
+
+    Every field is checked when the config is built: a size or rate that cannot train
+    (``batch_size=0``, ``window=0``, ``lr=nan``, a negative ``lr``) raises ``ValueError``.
     """
 
     vocab_size: int
@@ -103,12 +107,40 @@ class Word2VecConfig:
             raise ValueError(f"model={self.model!r}; use one of {MODELS}.")
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r}; use one of {LOSSES}.")
-        if self.vocab_size < 2:
-            raise ValueError("word2vec needs a vocabulary of at least 2 words.")
+        if not _is_count(self.vocab_size) or self.vocab_size < 2:
+            raise ValueError(f"word2vec needs a vocabulary of at least 2 words, got vocab_size={self.vocab_size!r}; "
+                             "pass vocab_size=len(vocab).")
+        for name, example in (("dim", 100), ("window", 5), ("batch_size", 512)):
+            if not _is_count(getattr(self, name)) or getattr(self, name) < 1:
+                raise ValueError(f"Word2VecConfig.{name} must be a positive integer, got {getattr(self, name)!r}; "
+                                 f"pass e.g. {name}={example}.")
+        if not _is_count(self.negatives) or self.negatives < (1 if self.loss == "neg" else 0):
+            raise ValueError(f"Word2VecConfig.negatives must be a positive integer for negative sampling, got "
+                             f"{self.negatives!r}; pass e.g. negatives=5, or loss='hs' to train without noise words.")
+        if not (math.isfinite(self.sample) and self.sample >= 0):
+            raise ValueError(f"Word2VecConfig.sample must be a threshold >= 0, got {self.sample!r}; pass e.g. "
+                             "sample=1e-3, or 0 to keep every word.")
+        if self.lr is not None and not _is_positive(self.lr):
+            raise ValueError(f"Word2VecConfig.lr must be a positive, finite learning rate, got {self.lr!r}; pass "
+                             "e.g. lr=0.025, or lr=None for word2vec.c's default.")
+        if not 0.0 <= self.min_lr_fraction <= 1.0:
+            raise ValueError(f"Word2VecConfig.min_lr_fraction is the floor of the decaying rate as a fraction of lr, "
+                             f"in [0, 1]; got {self.min_lr_fraction!r}. Pass e.g. min_lr_fraction=1e-4.")
+        if self.max_row_updates is not None and not _is_positive(self.max_row_updates):
+            raise ValueError(f"Word2VecConfig.max_row_updates must be a positive cap, got {self.max_row_updates!r}; "
+                             "pass e.g. max_row_updates=32.0, or None to disable the cap.")
 
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else (0.025 if self.model == "skipgram" else 0.05)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_positive(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def negative_sampling_loss(h: torch.Tensor, u_target: torch.Tensor, u_noise: torch.Tensor,
@@ -149,8 +181,10 @@ class Word2Vec(nn.Module):
     def __init__(self, config: Word2VecConfig, counts: np.ndarray, seed: int = 0):
         super().__init__()
         counts = np.asarray(counts)
-        if len(counts) != config.vocab_size:
-            raise ValueError(f"counts has {len(counts)} entries but vocab_size={config.vocab_size}.")
+        if counts.ndim != 1 or len(counts) != config.vocab_size:
+            raise ValueError(f"counts has shape {counts.shape} but vocab_size={config.vocab_size}; pass one count per "
+                             "word, vocab.counts of the vocabulary the config was built from.")
+        sg.noise_distribution(counts)  # refuses negative, non-finite or all-zero counts
         self.config = config
         gen = torch.Generator().manual_seed(seed)
         v, d = config.vocab_size, config.dim
@@ -326,13 +360,23 @@ def train_word2vec(model: Word2Vec, ids: np.ndarray, sent: np.ndarray | None = N
     returned :class:`~ptm_lib.train.History` has ``{"step", "epoch", "loss"}`` records
     (``epoch`` fractional) and two extra attributes: ``words``, the corpus tokens processed
     (before subsampling, counting partial epochs), and ``seconds``, the training time.
+
+    ``ids`` must be integer ids in ``0 .. vocab_size - 1`` (floats are refused rather than
+    truncated). A NaN or infinite loss stops training with ``FloatingPointError``: the loss
+    is read every ``log_every`` batches and the vectors are checked after every epoch.
     """
-    if (epochs is None) == (budget_s is None):
-        raise ValueError("Give exactly one of epochs= or budget_s= to train_word2vec().")
-    ids = np.asarray(ids, dtype=np.int64)
-    sent = np.zeros(len(ids), dtype=np.int64) if sent is None else np.asarray(sent)
+    _check_schedule(epochs, budget_s, log_every)
+    ids = sg.id_array(ids, "ids", model.config.vocab_size)
+    if len(ids) == 0:
+        raise ValueError("ids is empty: there is no corpus to train on; pass the id stream from "
+                         "ptm_lib.data.skipgram.stream(sentences).")
+    sent = np.zeros(len(ids), dtype=np.int64) if sent is None else sg.id_array(sent, "sent")
+    if len(sent) != len(ids):
+        raise ValueError(f"ids has {len(ids)} tokens but sent has {len(sent)}; give one sentence number per token, "
+                         "as ptm_lib.data.skipgram.stream(sentences) returns them.")
     cfg, rng = model.config, np.random.default_rng(seed)
     lr0, history = cfg.learning_rate, History()
+    lr = lr0
     start, step, words, epoch = time.perf_counter(), 0, 0.0, 0
     bar = tqdm(total=epochs, desc=f"word2vec {cfg.model}-{cfg.loss}", disable=not progress_enabled(), leave=False)
     done = False
@@ -361,6 +405,7 @@ def train_word2vec(model: Word2Vec, ids: np.ndarray, sent: np.ndarray | None = N
         else:
             lo = n
         words += len(ids) * min(lo, n) / n
+        _check_finite(model, lr)
         if not done:
             epoch += 1
             bar.update()
@@ -370,6 +415,28 @@ def train_word2vec(model: Word2Vec, ids: np.ndarray, sent: np.ndarray | None = N
     bar.close()
     history.words, history.seconds = words, time.perf_counter() - start
     return history
+
+
+def _check_schedule(epochs, budget_s, log_every) -> None:
+    """Refuse a training length that would not stop, or not start, as asked."""
+    if (epochs is None) == (budget_s is None):
+        raise ValueError("Give exactly one of epochs= or budget_s= to train_word2vec().")
+    if epochs is not None and not (_is_count(epochs) and epochs > 0):
+        raise ValueError(f"epochs must be a positive number of passes over the corpus, got {epochs!r}; pass e.g. "
+                         "epochs=1, or budget_s= to train for a time.")
+    if budget_s is not None and not _is_positive(budget_s):
+        raise ValueError(f"budget_s must be a positive, finite number of seconds, got {budget_s!r}; pass e.g. "
+                         "budget_s=30, or epochs= to count passes.")
+    if not (_is_count(log_every) and log_every > 0):
+        raise ValueError(f"log_every must be a positive number of batches, got {log_every!r}; pass e.g. log_every=50.")
+
+
+def _check_finite(model: Word2Vec, lr: float) -> None:
+    """Stop with an error if an update made a vector NaN or infinite (once per epoch: one
+    pass over the weights, while the loss itself is only read every ``log_every`` batches)."""
+    if not (torch.isfinite(model.W_in).all() and torch.isfinite(model.W_out).all()):
+        raise FloatingPointError(f"The word vectors became NaN or infinite (last learning rate {lr:.3g}); lower "
+                                 "Word2VecConfig.lr or batch_size (a batch sums the updates of frequent words).")
 
 
 __all__ = ["Word2VecConfig", "Word2Vec", "negative_sampling_loss", "hierarchical_softmax_loss", "noise_table",
