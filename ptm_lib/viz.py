@@ -119,7 +119,7 @@ def embedding_map(
     else:
         labels = np.asarray(labels)
         if len(labels) != len(points):
-            raise ValueError(f"{len(labels)} labels for {len(points)} vectors.")
+            raise ValueError(f"{len(labels)} labels for {len(points)} vectors; give one label per vector (row).")
         cmap = plt.get_cmap("tab10" if len(np.unique(labels)) <= 10 else "tab20")
         for i, label in enumerate(np.unique(labels)):
             keep = labels == label
@@ -128,7 +128,7 @@ def embedding_map(
             ax.legend(markerscale=2, fontsize="small", loc="best", ncols=2)
     if texts is not None:
         if len(texts) != len(points):
-            raise ValueError(f"{len(texts)} texts for {len(points)} vectors.")
+            raise ValueError(f"{len(texts)} texts for {len(points)} vectors; give one text per vector (row).")
         for (x, y), text in zip(points, texts):
             ax.annotate(str(text), (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
     ax.set(xticks=[], yticks=[], title=title or method.upper())
@@ -152,7 +152,7 @@ def heatmap(
         raise ValueError(f"heatmap needs a non-empty 2-D matrix, got shape {m.shape}.")
     for labels, size, what in ((row_labels, m.shape[0], "row"), (col_labels, m.shape[1], "column")):
         if labels is not None and len(labels) != size:
-            raise ValueError(f"{len(labels)} {what} labels for {size} {what}s.")
+            raise ValueError(f"{len(labels)} {what} labels for {size} {what}s; give one label per {what} of the matrix.")
     fig, ax = _axes(ax, (0.4 * m.shape[1] + 2, 0.4 * m.shape[0] + 1.5))
     image = ax.imshow(m, cmap=cmap, aspect="auto")
     if row_labels is not None:
@@ -208,7 +208,7 @@ def image_grid(
     if imgs.ndim != 3 or len(imgs) == 0:
         raise ValueError(f"image_grid needs (n, h, w) or (n, 1, h, w) images, got shape {imgs.shape}.")
     if titles is not None and len(titles) != len(imgs):
-        raise ValueError(f"{len(titles)} titles for {len(imgs)} images.")
+        raise ValueError(f"{len(titles)} titles for {len(imgs)} images; give one title per image, or none.")
     if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
         raise ValueError(f"image_grid: ncols={ncols!r}; give a whole number of columns of at least 1.")
     _check_size(size, "image_grid")
@@ -260,7 +260,8 @@ def attention_grid(attentions, tokens: Sequence[str] | None = None, size: float 
     _check_size(size, "attention_grid")
     n_layers, n_heads, T, _ = maps.shape
     if tokens is not None and len(tokens) != T:
-        raise ValueError(f"{len(tokens)} tokens for attention maps over {T} positions.")
+        raise ValueError(f"{len(tokens)} tokens for attention maps over {T} positions; pass the tokens of the "
+                         "sequence the model read (one per position).")
     fig, axes = plt.subplots(n_layers, n_heads, figsize=(size * n_heads, size * n_layers + 0.4),
                              squeeze=False, layout="constrained")
     readable = tokens is not None and T <= 24
@@ -285,7 +286,8 @@ def attention_explorer(attentions, tokens: Sequence[str]):
     """
     maps = _attention_stack(attentions)
     if len(tokens) != maps.shape[-1]:
-        raise ValueError(f"{len(tokens)} tokens for attention maps over {maps.shape[-1]} positions.")
+        raise ValueError(f"{len(tokens)} tokens for attention maps over {maps.shape[-1]} positions; pass the "
+                         "tokens of the sequence the model read (one per position).")
     if not live_widgets():
         print("[Attention by layer and head: an interactive explorer; run the notebook to use it. "
               "The grid shows every map.]")

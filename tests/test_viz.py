@@ -53,7 +53,7 @@ def test_embedding_map_labels_and_texts():
     fig = viz.embedding_map(x, labels=["a", "b"] * 6, texts=[f"w{i}" for i in range(12)])
     ax = fig.axes[0]
     assert len(ax.collections) == 2 and len(ax.texts) == 12
-    with pytest.raises(ValueError, match="3 labels for 12 vectors"):
+    with pytest.raises(ValueError, match="3 labels for 12 vectors; give one label per vector"):
         viz.embedding_map(x, labels=["a", "b", "c"])
 
 
@@ -62,7 +62,7 @@ def test_heatmap_labels_and_annotations():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
     assert len(ax.texts) == 9 and ax.get_title() == "t"
-    with pytest.raises(ValueError, match="2 row labels for 3 rows"):
+    with pytest.raises(ValueError, match="2 row labels for 3 rows; give one label per row"):
         viz.heatmap(np.eye(3), row_labels="ab")
     with pytest.raises(ValueError, match="2-D"):
         viz.heatmap(np.ones(3))
@@ -71,7 +71,7 @@ def test_heatmap_labels_and_annotations():
 def test_image_grid_layout_and_errors():
     fig = viz.image_grid(torch.rand(10, 1, 8, 8), titles=[str(i) for i in range(10)], ncols=4, symmetric=True)
     assert len(fig.axes) == 12 and sum(bool(a.images) for a in fig.axes) == 10
-    with pytest.raises(ValueError, match="2 titles for 3 images"):
+    with pytest.raises(ValueError, match="2 titles for 3 images; give one title per image"):
         viz.image_grid(np.zeros((3, 4, 4)), titles=["a", "b"])
     with pytest.raises(ValueError, match=r"\(n, h, w\)"):
         viz.image_grid(np.zeros((4, 4)))
@@ -109,7 +109,7 @@ def test_attention_grid_draws_every_layer_and_head():
     fig = viz.attention_grid(attention(), tokens=list("abcde"), suptitle="s")
     assert len(fig.axes) == 6 and all(ax.images for ax in fig.axes)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list("abcde")
-    with pytest.raises(ValueError, match="4 tokens for attention maps over 5"):
+    with pytest.raises(ValueError, match="4 tokens for attention maps over 5 positions; pass the tokens"):
         viz.attention_grid(attention(), tokens=list("abcd"))
     with pytest.raises(ValueError, match="need_weights=True"):
         viz.attention_grid([])
