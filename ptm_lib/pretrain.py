@@ -44,6 +44,7 @@ import torch
 
 from . import runtime
 from .data import lm, text
+from .data.hub import file_sha256
 from .data.bpe import Tokenizer, train_bpe
 from .data.subword import SubwordTokenizer
 from .data.wordpiece import WordPieceTokenizer
@@ -236,11 +237,11 @@ def verify_checkpoint(path, data: dict) -> None:
         if content_sha256(data) != stored:
             _damaged(path, data, "its contents no longer match the sha256 stored in it when it was saved")
         return
-    file_sha256 = _file_sha256(path)
+    digest = file_sha256(path)
     expected = COMMITTED_SHA256.get(path.name)
-    if expected is not None and file_sha256 != expected:
-        _damaged(path, data, f"it is not the book's {path.name} (its sha256 is {file_sha256}, expected {expected})")
-    if file_sha256 not in COMMITTED_SHA256.values():
+    if expected is not None and digest != expected:
+        _damaged(path, data, f"it is not the book's {path.name} (its sha256 is {digest}, expected {expected})")
+    if digest not in COMMITTED_SHA256.values():
         warnings.warn(f"{path} holds no checksum (it was saved by an older ptm_lib), so it cannot be verified; "
                       f"remake it with: {_command(data)} to get one.", stacklevel=3)
 
@@ -258,15 +259,6 @@ def _damaged(path: Path, data: dict, problem: str):
              else "copy or download it again")
     raise CheckpointError(f"{path} is damaged: {problem}. Do not use it: get a fresh copy ({fresh}), or remake it "
                           f"with the command stored in it: {_command(data)}")
-
-
-def _file_sha256(path: Path) -> str:
-    """The sha256 hex digest of the file at ``path``."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_checkpoint(path, kind: str | None = None):

@@ -243,12 +243,12 @@ def fit(
     return history
 
 
-def _is_count(value: Any) -> bool:
-    """True for a whole number (``int`` or NumPy integer), False for floats and bools."""
+def is_count(value: Any) -> bool:
+    """(Also used to check configs elsewhere, e.g. word2vec's.) True for a whole number (``int`` or NumPy integer), False for floats and bools."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_positive_number(value: Any) -> bool:
+def is_positive_number(value: Any) -> bool:
     """True for a real, finite number ``> 0`` (False for NaN, infinities and non-numbers)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
@@ -257,23 +257,23 @@ def _check_fit_args(model, steps, epochs, optimizer, lr, weight_decay, clip_norm
     """Refuse arguments that would make :func:`fit` hang, divide by zero or train wrongly."""
     if (steps is None) == (epochs is None):
         raise ValueError("Give exactly one of steps= or epochs= to fit().")
-    if steps is not None and not (_is_count(steps) and steps > 0):
+    if steps is not None and not (is_count(steps) and steps > 0):
         raise ValueError(f"steps must be a positive number of updates, got {steps!r}; pass e.g. steps=100, "
                          "or epochs= to make passes over the data.")
-    if epochs is not None and not (_is_count(epochs) and epochs > 0):
+    if epochs is not None and not (is_count(epochs) and epochs > 0):
         raise ValueError(f"epochs must be a positive number of passes over the data, got {epochs!r}; pass e.g. "
                          "epochs=1, or steps= to count updates.")
-    if optimizer is None and not _is_positive_number(lr):
+    if optimizer is None and not is_positive_number(lr):
         raise ValueError(f"lr must be a positive, finite learning rate, got {lr!r}; pass e.g. lr=1e-3.")
     if optimizer is None and not (isinstance(weight_decay, numbers.Real) and 0 <= weight_decay < math.inf):
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}; pass e.g. "
                          "weight_decay=0.01, or 0.0 for none.")
-    if clip_norm is not None and not _is_positive_number(clip_norm):
+    if clip_norm is not None and not is_positive_number(clip_norm):
         raise ValueError(f"clip_norm must be a positive gradient norm, got {clip_norm!r}; pass e.g. clip_norm=1.0, "
                          "or clip_norm=None to train without clipping.")
-    if not (_is_count(log_every) and log_every > 0):
+    if not (is_count(log_every) and log_every > 0):
         raise ValueError(f"log_every must be a positive number of steps, got {log_every!r}; pass e.g. log_every=10.")
-    if eval_every is not None and not (_is_count(eval_every) and eval_every >= 0):
+    if eval_every is not None and not (is_count(eval_every) and eval_every >= 0):
         raise ValueError(f"eval_every must be a positive number of steps (or None/0: evaluate only at the end), "
                          f"got {eval_every!r}; pass e.g. eval_every=100.")
     if next(iter(model.parameters()), None) is None:
@@ -362,4 +362,4 @@ def classification_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch
 
 
 __all__ = ["History", "fit", "lr_multiplier", "classification_loss", "to_device", "amp_dtype", "progress_enabled",
-           "MixedPrecisionFallback", "cpu_autocast_works"]
+           "MixedPrecisionFallback", "cpu_autocast_works", "is_count", "is_positive_number"]

@@ -273,7 +273,7 @@ def folder_sha256(folder: Path) -> str:
 
 def _file_digests(folder: Path) -> dict[str, str]:
     """``{relative/path: sha256}`` of every file under ``folder``."""
-    return {p.relative_to(folder).as_posix(): _sha256(p) for p in folder.rglob("*") if p.is_file()}
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in folder.rglob("*") if p.is_file()}
 
 
 def _manifest_text(digests: Mapping[str, str]) -> str:
@@ -466,7 +466,7 @@ def _write_atomic(dest: Path, stream: IO[bytes]) -> None:
         raise
 
 
-def _sha256(file: Path) -> str:
+def file_sha256(file: Path) -> str:
     """The sha256 hex digest of ``file``."""
     digest = hashlib.sha256()
     with file.open("rb") as stream:
@@ -480,7 +480,7 @@ def _verify(source: DataSource, key: str, path: Path, expected: str) -> None:
     ``ChecksumError`` after moving a bad one aside (see ``_quarantine``)."""
     if path.is_dir():
         _verify_folder(source, key, path, expected)
-    elif (actual := _sha256(path)) != expected:
+    elif (actual := file_sha256(path)) != expected:
         _reject(source, key, path, f"has sha256 {actual}, expected {expected}")
 
 

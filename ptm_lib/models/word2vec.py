@@ -38,7 +38,6 @@ pair still meets ``K`` noise words, but a window becomes one small matrix produc
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data import skipgram as sg
-from ..train import History, progress_enabled
+from ..train import History, is_count, is_positive_number, progress_enabled
 from .huffman import HuffmanTree, huffman_tree
 
 MODELS = ("skipgram", "cbow")
@@ -107,40 +106,32 @@ class Word2VecConfig:
             raise ValueError(f"model={self.model!r}; use one of {MODELS}.")
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r}; use one of {LOSSES}.")
-        if not _is_count(self.vocab_size) or self.vocab_size < 2:
+        if not is_count(self.vocab_size) or self.vocab_size < 2:
             raise ValueError(f"word2vec needs a vocabulary of at least 2 words, got vocab_size={self.vocab_size!r}; "
                              "pass vocab_size=len(vocab).")
         for name, example in (("dim", 100), ("window", 5), ("batch_size", 512)):
-            if not _is_count(getattr(self, name)) or getattr(self, name) < 1:
+            if not is_count(getattr(self, name)) or getattr(self, name) < 1:
                 raise ValueError(f"Word2VecConfig.{name} must be a positive integer, got {getattr(self, name)!r}; "
                                  f"pass e.g. {name}={example}.")
-        if not _is_count(self.negatives) or self.negatives < (1 if self.loss == "neg" else 0):
+        if not is_count(self.negatives) or self.negatives < (1 if self.loss == "neg" else 0):
             raise ValueError(f"Word2VecConfig.negatives must be a positive integer for negative sampling, got "
                              f"{self.negatives!r}; pass e.g. negatives=5, or loss='hs' to train without noise words.")
         if not (math.isfinite(self.sample) and self.sample >= 0):
             raise ValueError(f"Word2VecConfig.sample must be a threshold >= 0, got {self.sample!r}; pass e.g. "
                              "sample=1e-3, or 0 to keep every word.")
-        if self.lr is not None and not _is_positive(self.lr):
+        if self.lr is not None and not is_positive_number(self.lr):
             raise ValueError(f"Word2VecConfig.lr must be a positive, finite learning rate, got {self.lr!r}; pass "
                              "e.g. lr=0.025, or lr=None for word2vec.c's default.")
         if not 0.0 <= self.min_lr_fraction <= 1.0:
             raise ValueError(f"Word2VecConfig.min_lr_fraction is the floor of the decaying rate as a fraction of lr, "
                              f"in [0, 1]; got {self.min_lr_fraction!r}. Pass e.g. min_lr_fraction=1e-4.")
-        if self.max_row_updates is not None and not _is_positive(self.max_row_updates):
+        if self.max_row_updates is not None and not is_positive_number(self.max_row_updates):
             raise ValueError(f"Word2VecConfig.max_row_updates must be a positive cap, got {self.max_row_updates!r}; "
                              "pass e.g. max_row_updates=32.0, or None to disable the cap.")
 
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else (0.025 if self.model == "skipgram" else 0.05)
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_positive(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def negative_sampling_loss(h: torch.Tensor, u_target: torch.Tensor, u_noise: torch.Tensor,
@@ -421,13 +412,13 @@ def _check_schedule(epochs, budget_s, log_every) -> None:
     """Refuse a training length that would not stop, or not start, as asked."""
     if (epochs is None) == (budget_s is None):
         raise ValueError("Give exactly one of epochs= or budget_s= to train_word2vec().")
-    if epochs is not None and not (_is_count(epochs) and epochs > 0):
+    if epochs is not None and not (is_count(epochs) and epochs > 0):
         raise ValueError(f"epochs must be a positive number of passes over the corpus, got {epochs!r}; pass e.g. "
                          "epochs=1, or budget_s= to train for a time.")
-    if budget_s is not None and not _is_positive(budget_s):
+    if budget_s is not None and not is_positive_number(budget_s):
         raise ValueError(f"budget_s must be a positive, finite number of seconds, got {budget_s!r}; pass e.g. "
                          "budget_s=30, or epochs= to count passes.")
-    if not (_is_count(log_every) and log_every > 0):
+    if not (is_count(log_every) and log_every > 0):
         raise ValueError(f"log_every must be a positive number of batches, got {log_every!r}; pass e.g. log_every=50.")
 
 
