@@ -1,13 +1,17 @@
-"""Execute chapters in place with the settings CI checks them under, saving their outputs.
+"""Execute chapters with the settings CI checks them under, saving their outputs.
 
     python scripts/execute_notebooks.py chapters/01_image_pretraining.ipynb [...]
+    python scripts/execute_notebooks.py --out /tmp/runs chapters/*.ipynb
 
-The book is built from these saved outputs, and CI re-runs every notebook under nbval
-and compares, so run this after changing a chapter or the library code it uses.
+The book is built from the saved outputs, and the notebook tests re-run every chapter and
+compare (tests/notebooks.py), so run this after changing a chapter or the library code it
+uses. With ``--out`` the executed copies go to that folder and ``chapters/`` is left as
+it is (to measure another machine's outputs, or to run a different preset).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -21,25 +25,34 @@ sys.path.insert(0, str(ROOT))
 from conftest import BOOK_ENV  # noqa: E402  (the one definition of the book's settings)
 
 
-def execute(path: Path) -> float:
-    """Run ``path`` top to bottom in its own folder, save it, and return the seconds taken."""
+def execute(path: Path, out: Path | None = None, timeout: int = 1800) -> float:
+    """Run ``path`` top to bottom in its own folder, save it (to ``out`` if given, else in
+    place), and return the seconds taken."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
-    nbformat.write(notebook, path)
+    try:
+        client.execute()
+    finally:
+        target = path if out is None else out / path.name
+        nbformat.write(notebook, target)
     return time.perf_counter() - start
 
 
-def main(paths: list[str]) -> None:
-    if not paths:
-        sys.exit(__doc__)
-    os.environ.update(BOOK_ENV)
-    for name in paths:
-        seconds = execute(Path(name))
-        print(f"{name}: executed in {seconds:.0f} s")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, help="save executed copies here, not in place")
+    args = parser.parse_args(argv)
+    for key, value in BOOK_ENV.items():
+        os.environ.setdefault(key, value)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    for path in args.notebooks:
+        seconds = execute(path, args.out)
+        print(f"{path}: executed in {seconds:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

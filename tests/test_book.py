@@ -55,7 +55,7 @@ def test_chapter_conventions(path):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert not cell.source.rstrip().endswith(";"), (
-                "nbval runs cells without history, so a trailing ';' does not hide the value there "
+                "the notebook tests run cells without history, so a trailing ';' does not hide the value there "
                 f"and the outputs differ; end the cell with plt.show() instead:\n{cell.source}")
 
 
