@@ -79,6 +79,29 @@ def test_bfloat16_path_trains_on_any_cpu(monkeypatch):
     assert model[0].weight.dtype == torch.float32  # autocast, not a cast of the weights
 
 
+def test_float16_path_with_a_gradient_scaler_trains(monkeypatch):
+    """Colab's T4 path (float16 autocast plus a GradScaler), run on the CPU with a model of
+    linear layers, whose float16 autocast every CPU runs: the scaler is made and used, and
+    the model learns as under float32."""
+    monkeypatch.setattr(train, "cpu_autocast_works", lambda dtype: True)
+    scalers = []
+    real_scaler = torch.amp.GradScaler
+    monkeypatch.setattr(torch.amp, "GradScaler", lambda *a, **k: scalers.append(real_scaler(*a, **k)) or scalers[-1])
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    seen = set()
+
+    def loss(model, batch):
+        logits = model(batch[0])
+        seen.add(logits.dtype)
+        return nn.functional.cross_entropy(logits.float(), batch[1])
+
+    history = fit(model, blobs(), loss, epochs=4, lr=1e-2, amp="fp16")
+    assert seen == {torch.float16} and len(scalers) == 1 and scalers[0].is_enabled()
+    assert history.series("loss")[1][-1] < 0.3
+    assert model[0].weight.dtype == torch.float32
+
+
 def test_a_cpu_without_bfloat16_kernels_falls_back_to_float32_once(monkeypatch):
     monkeypatch.setattr(train, "_WARNED", set())
     monkeypatch.setattr(train, "cpu_autocast_works", lambda dtype: False)
