@@ -24,6 +24,7 @@ upper estimate). A chapter whose estimate exceeds 10 minutes needs a smaller pre
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -160,23 +161,45 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out.resolve() == (ROOT / "chapters").resolve():
         parser.error("--out must not be chapters/: the committed notebooks keep their CPU outputs")
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
-    os.environ.update({"PTM_SCALE": "gpu", "PTM_PROGRESS": "0", "PTM_STATIC": "1"})
+    settings = {"PTM_SCALE": "gpu", "PTM_PROGRESS": "0", "PTM_STATIC": "1"}
     if args.amp:
-        os.environ["PTM_AMP"] = args.amp
+        settings["PTM_AMP"] = args.amp
     if args.allow_cpu and gpu_name() is None:
-        os.environ["PTM_DEVICE"] = "cpu"
-    args.out.mkdir(parents=True, exist_ok=True)
+        settings["PTM_DEVICE"] = "cpu"
+    with kernel_environment(settings):
+        return run_all(notebooks, args.out, args.results, args.until_preset)
+
+
+@contextlib.contextmanager
+def kernel_environment(settings: dict[str, str]):
+    """Set ``settings`` in this process's environment (which the kernels inherit) for the
+    duration, then restore it, so that a caller (a test worker) keeps its own settings."""
+    before = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_all(notebooks: list[Path], out: Path, results_file: Path, until_preset: bool) -> dict:
+    """Run each chapter, writing the results file after each one."""
+    out.mkdir(parents=True, exist_ok=True)
     results = {"environment": environment(), "chapters": {}}
     factor = results["environment"]["t4_factor"]
     for path in notebooks:
-        record = run_chapter(path, args.out, args.until_preset)
+        record = run_chapter(path, out, until_preset)
         if factor is not None:
             record["t4_estimate_s"] = round(record["seconds"] * factor)
             record["t4_within_budget"] = record["t4_estimate_s"] <= T4_BUDGET_S
         results["chapters"][path.stem] = record
         print(f"{path.name}: {json.dumps(record)}", flush=True)
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        results_file.parent.mkdir(parents=True, exist_ok=True)
+        results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
 
 

@@ -3,6 +3,7 @@ GPU preset must at least be picked (its cell runs under PTM_SCALE=gpu), the exec
 must land outside chapters/, and the results file must carry what the appendix reads."""
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,7 @@ def test_every_chapter_has_a_headline_and_a_preset_cell():
 
 
 def test_every_gpu_preset_is_picked_and_recorded(tmp_path):
+    before = {key: os.environ.get(key) for key in ("PTM_SCALE", "PTM_DEVICE", "PTM_AMP", "PTM_STATIC")}
     results = gpu_run.main(["--allow-cpu", "--until-preset", "--out", str(tmp_path / "run"),
                             "--results", str(tmp_path / "gpu.json"), *map(str, CHAPTERS)])
     assert json.loads((tmp_path / "gpu.json").read_text()) == results
@@ -31,6 +33,9 @@ def test_every_gpu_preset_is_picked_and_recorded(tmp_path):
         assert record["seconds"] > 0 and record["headline"] == {}
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [p.name for p in CHAPTERS]
     assert {"gpu", "torch", "cuda", "t4_factor"} <= set(results["environment"])
+    # the caller's environment is left as it was (a test worker goes on to run chapters
+    # with the CPU preset)
+    assert {key: os.environ.get(key) for key in before} == before
 
 
 def test_refuses_chapters_as_the_output_folder_and_a_missing_gpu(monkeypatch):
