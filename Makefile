@@ -36,6 +36,6 @@ lower-bounds:
 	$(PYTHON) -m venv .venv-lower
 	.venv-lower/bin/python -m pip install --quiet -r requirements-lower.txt
 	.venv-lower/bin/python -m pip install --quiet --no-deps -e .
-	.venv-lower/bin/python -m pytest -p no:cacheprovider -o addopts="" -q tests/test_hub_bert.py \
-	    tests/test_hub_gpt2.py tests/test_wordpiece.py tests/test_bpe.py tests/test_gpt.py tests/test_bert.py \
+	.venv-lower/bin/python -m pytest -p no:cacheprovider -o addopts="" -q tests/test_pretrained_bert.py \
+	    tests/test_pretrained_gpt2.py tests/test_wordpiece.py tests/test_bpe.py tests/test_gpt.py tests/test_bert.py \
 	    tests/test_finetune.py tests/test_bertology.py

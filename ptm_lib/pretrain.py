@@ -44,8 +44,8 @@ import torch
 
 from . import runtime
 from .data import lm, text
-from .data.hub import file_sha256
-from .data.bpe import Tokenizer, train_bpe
+from .data.sources import file_sha256
+from .data.bpe import BPETokenizer, train_bpe
 from .data.subword import SubwordTokenizer
 from .data.wordpiece import WordPieceTokenizer
 from .models.bert import BertConfig, BertForPretraining
@@ -81,12 +81,12 @@ def held_out_texts() -> list[str]:
     return [" ".join(text.tokenize(articles[i][2])) for i in text.bbc_split()["test"]]
 
 
-def book_tokenizer(vocab_size: int = 2000) -> Tokenizer:
+def book_tokenizer(vocab_size: int = 2000) -> BPETokenizer:
     """The BPE tokenizer of chapters 6 and on: ``vocab_size`` subwords learned from the corpus."""
     return train_bpe(corpus_texts(), vocab_size=vocab_size)
 
 
-def token_stream(tokenizer: Tokenizer, texts: list[str]) -> torch.Tensor:
+def token_stream(tokenizer: BPETokenizer, texts: list[str]) -> torch.Tensor:
     """All documents' token ids, one after another, as a 1-D int64 tensor."""
     return torch.from_numpy(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in tokenizer.encode_batch(texts)]))
 
@@ -120,7 +120,7 @@ def checkpoint_path(name: str) -> Path:
                             "package, or make it with: python -m ptm_lib.pretrain gpt --out data/checkpoints/" + name)
 
 
-KINDS = {"gpt": (GPT, TransformerConfig, Tokenizer), "bert": (BertForPretraining, BertConfig, WordPieceTokenizer)}
+KINDS = {"gpt": (GPT, TransformerConfig, BPETokenizer), "bert": (BertForPretraining, BertConfig, WordPieceTokenizer)}
 """What a checkpoint can hold, by the ``kind`` stored in it: the model class, its config
 class and the tokenizer class it was trained with."""
 
@@ -264,7 +264,7 @@ def _damaged(path: Path, data: dict, problem: str):
 def load_checkpoint(path, kind: str | None = None):
     """Read a file written by :func:`save_checkpoint`: ``(model in eval mode, tokenizer, meta)``.
 
-    The tokenizer is a BPE :class:`~ptm_lib.data.bpe.Tokenizer` for a GPT and a
+    The tokenizer is a BPE :class:`~ptm_lib.data.bpe.BPETokenizer` for a GPT and a
     :class:`~ptm_lib.data.wordpiece.WordPieceTokenizer` for a BERT. ``kind`` (``"gpt"`` or
     ``"bert"``), if given, must match the file's."""
     if kind is not None and kind not in KINDS:
@@ -397,7 +397,7 @@ def report(path: Path, meta: dict) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
-def pretrain_gpt(config: TransformerConfig, tokenizer: Tokenizer, steps: int, batch_size: int = 32,
+def pretrain_gpt(config: TransformerConfig, tokenizer: BPETokenizer, steps: int, batch_size: int = 32,
                  lr: float = 3e-3, seed: int = 0, device=None, eval_every: int = 500):
     """Train a fresh GPT on the corpus for ``steps`` updates; returns ``(model, history)``.
 

@@ -50,7 +50,7 @@ def corpus_documents() -> list[list[str]]:
 
 def held_out_documents() -> list[list[str]]:
     """The BBC test articles (never pretrained on) as documents of sentences."""
-    return [tasks.bbc_sentences(raw, include_headline=True) for _, raw in tasks.heldout_bbc_articles()]
+    return [tasks.bbc_sentences(raw, include_headline=True) for _, raw in tasks.held_out_bbc_articles()]
 
 
 def book_wordpiece(vocab_size: int = 4000) -> WordPieceTokenizer:

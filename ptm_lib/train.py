@@ -20,7 +20,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,9 @@ LossFn = Callable[[torch.nn.Module, Any], torch.Tensor]
 EvalFn = Callable[[torch.nn.Module], Mapping[str, float]]
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
 SCHEDULES = ("constant", "linear", "cosine")
+IGNORE = -100
+"""The label of a position no loss counts (padding, unmasked tokens, a word's later pieces):
+PyTorch's ``ignore_index`` default, used by every loss in the book that skips positions."""
 
 
 @dataclass
@@ -61,6 +64,23 @@ class History:
 def progress_enabled() -> bool:
     """False when ``PTM_PROGRESS`` is ``0``/``false``/``no``/``off``."""
     return os.environ.get("PTM_PROGRESS", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+@contextmanager
+def evaluating(model: torch.nn.Module):
+    """Run the block with ``model`` in eval mode (dropout off) and gradients off, then put
+    it back in the mode it was in, even if the block raises::
+
+        with evaluating(model):
+            logits = model(ids)
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 def to_device(batch: Any, device: torch.device | str) -> Any:

@@ -1,5 +1,5 @@
 """Bad inputs to the checkpoint loaders and savers (ptm_lib.pretrain, ptm_lib.models.elmo's
-save_elmo/load_elmo) and the Hugging Face format loaders (ptm_lib.hub): a damaged or foreign
+save_elmo/load_elmo) and the Hugging Face format loaders (ptm_lib.pretrained): a damaged or foreign
 file is refused with an error that names it and the fix; the committed checkpoints load as
 before, silently. Damage is made on copies in tmp_path, never on data/checkpoints."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ptm_lib import hub, pretrain
+from ptm_lib import pretrained, pretrain
 from ptm_lib.data.bpe import train_bpe
 from ptm_lib.data.vocab import Vocab
 from ptm_lib.models import elmo
@@ -163,7 +163,7 @@ class TestCheckpoints:
         bilm, vocab = tiny_bilm()
         with pytest.raises(ValueError, match=r"got BiLM\. Save an ELMo BiLM with ptm_lib\.models\.elmo\.save_elmo"):
             save_checkpoint(tmp_path / "x.pt", bilm, tokenizer, {})
-        with pytest.raises(TypeError, match=r"needs the gpt model's tokenizer, a Tokenizer, got NoneType"):
+        with pytest.raises(TypeError, match=r"needs the gpt model's tokenizer, a BPETokenizer, got NoneType"):
             save_checkpoint(tmp_path / "x.pt", model, None, {})
         with pytest.raises(TypeError, match=r"save_elmo saves a BiLM, got GPT.*ptm_lib\.pretrain\.save_checkpoint"):
             elmo.save_elmo(tmp_path / "x.pt", model, vocab, {})
@@ -195,17 +195,17 @@ class TestCheckpoints:
 @pytest.fixture
 def gpt2_dir(tiny, tmp_path) -> Path:
     """A Hugging Face GPT-2 directory (config.json + model.safetensors) of the tiny model."""
-    return hub.save_gpt2(tiny[0], tmp_path / "gpt2")
+    return pretrained.save_gpt2(tiny[0], tmp_path / "gpt2")
 
 
 class TestHuggingFaceLoaders:
     def test_a_broken_config_json_is_named(self, gpt2_dir):
         (gpt2_dir / "config.json").write_text('{"n_embd": 16,')
         with pytest.raises(ValueError, match=r"config\.json is not valid JSON.*download the checkpoint again"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
         (gpt2_dir / "config.json").write_text("[1, 2]")
         with pytest.raises(ValueError, match=r"config\.json holds a JSON list, not an object"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     @pytest.mark.parametrize("name, content", [("model.safetensors", b"garbage"),
                                                ("pytorch_model.bin", b"hello world\n")])
@@ -213,54 +213,54 @@ class TestHuggingFaceLoaders:
         (gpt2_dir / "model.safetensors").unlink()
         (gpt2_dir / name).write_bytes(content)
         with pytest.raises(ValueError, match=rf"{name} could not be read.*download the checkpoint again"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     def test_a_truncated_safetensors_file_is_named(self, gpt2_dir):
         file = gpt2_dir / "model.safetensors"
         file.write_bytes(file.read_bytes()[:-100])
         with pytest.raises(ValueError, match=r"model\.safetensors could not be read"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     def test_a_broken_or_incomplete_shard_index_is_named(self, gpt2_dir):
         (gpt2_dir / "model.safetensors").unlink()
         index = gpt2_dir / "model.safetensors.index.json"
         index.write_text("{")
         with pytest.raises(ValueError, match=r"index\.json is not valid JSON"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
         index.write_text(json.dumps({"weight_map": {"wte.weight": "model-00001-of-00002.safetensors"}}))
         with pytest.raises(FileNotFoundError, match=r"names shards that are not in .*model-00001-of-00002"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     def test_a_file_path_names_its_directory(self, gpt2_dir):
         with pytest.raises(NotADirectoryError, match=r"is a file; give the checkpoint directory that holds it"):
-            hub.load_gpt2(gpt2_dir / "model.safetensors")
+            pretrained.load_gpt2(gpt2_dir / "model.safetensors")
 
     def test_weights_that_do_not_fit_the_config(self, gpt2_dir):
         config = json.loads((gpt2_dir / "config.json").read_text())
         (gpt2_dir / "config.json").write_text(json.dumps({**config, "n_embd": 32}))
         with pytest.raises(ValueError, match=r"do not fit the sizes in its config\.json \(size mismatch.*"
                                              r"download the checkpoint again"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     def test_a_config_value_of_the_wrong_type_names_config_json(self, gpt2_dir):
         config = json.loads((gpt2_dir / "config.json").read_text())
         (gpt2_dir / "config.json").write_text(json.dumps({**config, "n_embd": "16"}))
         with pytest.raises(ValueError, match=r"config\.json describes no GPT-2 we can build.*got '16'.*"
                                              r"repair or re-download it"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     def test_the_wrong_loader_names_the_right_one(self, gpt2_dir):
         with pytest.raises(ValueError, match=r"'gpt2' model; load_bert reads BERT.*Load it with load_gpt2"):
-            hub.load_bert(gpt2_dir)
+            pretrained.load_bert(gpt2_dir)
         config = json.loads((gpt2_dir / "config.json").read_text())
         (gpt2_dir / "config.json").write_text(json.dumps({**config, "model_type": "bert"}))
         with pytest.raises(ValueError, match=r"GPT-2 checkpoints only\. Load it with load_bert"):
-            hub.load_gpt2(gpt2_dir)
+            pretrained.load_gpt2(gpt2_dir)
 
     def test_save_gpt2_refuses_a_bert_and_a_file_path(self, tiny, tmp_path):
         bert = BERT(BertConfig(vocab_size=11, max_len=8, d_model=8, n_layers=1, n_heads=2))
         with pytest.raises(TypeError, match=r"save_gpt2 saves our GPT, got BERT"):
-            hub.save_gpt2(bert, tmp_path / "out")
+            pretrained.save_gpt2(bert, tmp_path / "out")
         (tmp_path / "a_file").write_text("x")
         with pytest.raises(FileExistsError, match=r"a_file is a file; save_gpt2 writes a directory"):
-            hub.save_gpt2(tiny[0], tmp_path / "a_file")
+            pretrained.save_gpt2(tiny[0], tmp_path / "a_file")

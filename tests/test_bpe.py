@@ -2,7 +2,7 @@ import pytest
 from tokenizers import Tokenizer as Backend
 from tokenizers.models import BPE
 
-from ptm_lib.data.bpe import (SPECIALS, Tokenizer, UnknownTextWarning, apply_bpe, learn_bpe, merge_pair,
+from ptm_lib.data.bpe import (SPECIALS, BPETokenizer, UnknownTextWarning, apply_bpe, learn_bpe, merge_pair,
                               pair_counts, train_bpe, word_symbols)
 
 CLASSIC = {"low": 5, "lower": 2, "newest": 6, "widest": 3}  # Sennrich et al. (2016), fig. 1
@@ -120,14 +120,14 @@ def test_token_ids_are_the_same_in_every_process():
 def test_save_load_round_trip(tmp_path):
     tok = train_bpe(texts_of(NO_TIES), vocab_size=50)
     tok.save(tmp_path / "sub" / "bpe.json")
-    again = Tokenizer.load(tmp_path / "sub" / "bpe.json")
+    again = BPETokenizer.load(tmp_path / "sub" / "bpe.json")
     assert again.vocab_size == tok.vocab_size and again.merges == tok.merges
     assert again.specials == SPECIALS and again.extract_id == 4
     text = "slowest newer taller news"
     assert again.encode(text) == tok.encode(text)
     assert again.decode(again.encode(text)) == text
     with pytest.raises(FileNotFoundError, match="Tokenizer.save"):
-        Tokenizer.load(tmp_path / "missing.json")
+        BPETokenizer.load(tmp_path / "missing.json")
 
 
 def test_clear_errors():
@@ -146,7 +146,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="specials"):
         train_bpe(["low"], specials=("<pad>", "<unk>"))
     with pytest.raises(ValueError, match="special tokens"):
-        Tokenizer(Backend(BPE()))  # a tokenizers.Tokenizer without GPT's special tokens
+        BPETokenizer(Backend(BPE()))  # a tokenizers.Tokenizer without GPT's special tokens
     tok = train_bpe(texts_of(CLASSIC), vocab_size=40)
     with pytest.raises(ValueError, match="not in the vocabulary"):
         tok.token_to_id("zebra</w>")

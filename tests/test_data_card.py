@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ptm_lib.data import hub
+from ptm_lib.data import sources
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD = (ROOT / "data" / "README.md").read_text()
@@ -14,9 +14,9 @@ SECTION = re.compile(r"^### `(\w+)`\n(.*?)(?=^#|\Z)", re.M | re.S)
 CARD_SECTIONS = dict(SECTION.findall(CARD))
 
 
-@pytest.mark.parametrize("name", sorted(hub.REGISTRY))
+@pytest.mark.parametrize("name", sorted(sources.REGISTRY))
 def test_every_source_is_on_the_card_with_its_licence(name):
-    source = hub.REGISTRY[name]
+    source = sources.REGISTRY[name]
     assert name in CARD_SECTIONS, f"data/README.md needs a section ### `{name}`"
     text = " ".join(CARD_SECTIONS[name].split())
     assert f"`{source.distribution}=={source.version}`" in text
@@ -29,4 +29,4 @@ def test_every_source_is_on_the_card_with_its_licence(name):
 
 
 def test_card_lists_no_unregistered_source():
-    assert sorted(CARD_SECTIONS) == sorted(hub.REGISTRY)
+    assert sorted(CARD_SECTIONS) == sorted(sources.REGISTRY)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptm_lib.data import hub, images
+from ptm_lib.data import sources, images
 
 
 def test_per_class_indices_balanced_disjoint_and_seeded():
@@ -43,7 +43,7 @@ def test_loaders_convert_the_package_formats(tmp_path, monkeypatch):
         ("animal_mnist", "images"): _gz_pickle(tmp_path / "a.gz", rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)),
         ("animal_mnist", "labels"): _gz_pickle(tmp_path / "l.gz", np.array([0, 3, 9, 3])),
     }
-    monkeypatch.setattr(hub, "path", lambda name, key: files[(name, key)])
+    monkeypatch.setattr(sources, "path", lambda name, key: files[(name, key)])
     mnist = images.load_mnist()
     assert {k: tuple(v[0].shape) for k, v in mnist.items()} == {
         "train": (6, 1, 28, 28), "valid": (2, 1, 28, 28), "test": (3, 1, 28, 28)}

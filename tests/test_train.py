@@ -213,3 +213,19 @@ def test_fit_applies_the_schedule_to_the_optimizer():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="number of updates"):
         fit(model, iter([]), classification_loss, epochs=1, schedule="cosine")
+
+
+def test_evaluating_turns_dropout_and_gradients_off_and_restores_the_mode_even_after_an_error():
+    from ptm_lib.train import evaluating
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)).train()
+    with evaluating(model):
+        assert not model.training and not torch.is_grad_enabled()
+    assert model.training and torch.is_grad_enabled()
+    with pytest.raises(RuntimeError, match="boom"), evaluating(model):
+        raise RuntimeError("boom")
+    assert model.training
+    model.eval()
+    with evaluating(model):
+        pass
+    assert not model.training  # a model that was in eval mode stays there

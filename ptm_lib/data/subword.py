@@ -1,6 +1,6 @@
 """What the book's two subword tokenizers share: a thin wrapper around a trained ``tokenizers.Tokenizer``.
 
-:class:`ptm_lib.data.bpe.Tokenizer` (GPT's byte-pair encoding, chapter 6) and
+:class:`ptm_lib.data.bpe.BPETokenizer` (GPT's byte-pair encoding, chapter 6) and
 :class:`ptm_lib.data.wordpiece.WordPieceTokenizer` (BERT's WordPiece, chapter 7) differ in
 how they cut words and which special tokens they add. Looking tokens up, saving and loading
 are the same, and live here.

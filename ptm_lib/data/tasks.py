@@ -167,7 +167,7 @@ def bbc_sentences(article_text: str, include_headline: bool = False) -> list[str
 # ---------------------------------------------------------------------------- multiple choice
 
 
-def heldout_bbc_articles() -> list[tuple[str, str]]:
+def held_out_bbc_articles() -> list[tuple[str, str]]:
     """``(topic, raw text)`` of the 444 BBC test articles of ``text.bbc_split()``: the
     articles never used for pretraining, from which :func:`next_sentence_choices` builds
     its questions."""
@@ -180,7 +180,7 @@ def next_sentence_choices(docs: Sequence[tuple[str, str]], n: int, n_choices: in
     """``n`` story-cloze-like questions: which candidate sentence follows the context?
 
     ``docs`` are ``(topic, raw article text)`` pairs, normally
-    :func:`heldout_bbc_articles` (the BBC test split, never seen in pretraining).  For a
+    :func:`held_out_bbc_articles` (the BBC test split, never seen in pretraining).  For a
     question, the context is one or two consecutive sentences of an article (chosen at
     random); the right choice is the sentence that follows; the ``n_choices - 1`` wrong
     ones are sentences of *other* articles of the same topic (of any topic when the topic

@@ -25,7 +25,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from . import hub
+from . import sources
 
 PTB_SPLITS = ("train", "valid", "test")
 EOS = "<eos>"
@@ -77,7 +77,7 @@ def parse_ptb_module(source: str) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=None)
 def _ptb() -> dict[str, tuple[tuple[str, ...], ...]]:
-    source = Path(hub.path("ptb", "module")).read_text(encoding="utf-8")
+    source = Path(sources.path("ptb", "module")).read_text(encoding="utf-8")
     return {split: tuple(tuple(line.split()) for line in text.split("\n") if line.strip())
             for split, text in parse_ptb_module(source).items()}
 
@@ -187,7 +187,7 @@ def strip_wiki_markup(wikitext: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _wikipedia() -> tuple[tuple[str, str], ...]:
-    with bz2.open(hub.path("enwiki_sample", "xml"), "rb") as f:
+    with bz2.open(sources.path("enwiki_sample", "xml"), "rb") as f:
         root = ET.parse(f).getroot()
     ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
     articles = []
@@ -229,7 +229,7 @@ def _decode(data: bytes) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _bbc() -> tuple[tuple[str, str, str], ...]:
-    folder = Path(hub.path("bbc_news", "articles"))
+    folder = Path(sources.path("bbc_news", "articles"))
     docs = [(p.parent.name, p.stem, _decode(p.read_bytes()))
             for p in folder.glob("*/*.txt")]
     return tuple(sorted(docs, key=lambda d: (d[0], d[1])))

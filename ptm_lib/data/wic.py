@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import hub
+from . import sources
 from .text import tokenize
 
 POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}  # WordNet's part-of-speech letters
@@ -144,7 +144,7 @@ def load_wordnet(folder: str | Path | None = None) -> tuple[list[Synset], dict[s
     and ``noun.exc`` ... (the standard WordNet ``dict/`` layout).
     """
     if folder is None:
-        files = hub.fetch("wordnet")
+        files = sources.fetch("wordnet")
         data = {pos: files[f"data.{name}"] for pos, name in POS_FILES.items()}
         exc = {pos: files[f"{name}.exc"] for pos, name in POS_FILES.items()}
     else:

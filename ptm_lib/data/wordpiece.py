@@ -24,13 +24,13 @@ for translation by Wu et al. (2016, Google's NMT system, section 4.1); BERT (Dev
 Before the cut, BERT's "basic tokenizer" cleans the text (drops control characters),
 lowercases it and strips accents (the *uncased* models), puts spaces around every CJK
 character, so that Chinese is read one character at a time, and splits off every
-punctuation mark (:func:`normalize`, :func:`pre_tokenize`, :func:`greedy_tokenize`).
+punctuation mark (:func:`normalise`, :func:`pre_tokenize`, :func:`greedy_tokenize`).
 
 BERT's special tokens are ``[PAD]``, ``[UNK]``, ``[CLS]`` (first token; its final vector
 summarises the input), ``[SEP]`` (ends each segment) and ``[MASK]`` (the masked LM's blank).
 :class:`WordPieceTokenizer` wraps a ``tokenizers`` tokenizer with these: :func:`train_wordpiece`
 learns one from the book's corpus, :func:`load_minilm_tokenizer` reads the uncased
-30,522-token vocabulary that came with the MiniLM weights (:func:`ptm_lib.hub.load_minilm`).
+30,522-token vocabulary that came with the MiniLM weights (:func:`ptm_lib.pretrained.load_minilm`).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def is_punctuation(char: str) -> bool:
     return unicodedata.category(char).startswith("P")
 
 
-def normalize(text: str, lowercase: bool = True) -> str:
+def normalise(text: str, lowercase: bool = True) -> str:
     """BERT's text cleaning: drop control characters, turn any white space into a space,
     surround CJK characters with spaces, and (``lowercase``) lowercase and strip accents."""
     out = []
@@ -130,9 +130,9 @@ def pre_tokenize(text: str) -> list[str]:
 
 def greedy_tokenize(text: str, vocab: Mapping[str, int] | set[str], lowercase: bool = True,
                     unk: str = "[UNK]") -> list[str]:
-    """BERT's whole tokenizer in three lines: :func:`normalize`, :func:`pre_tokenize`, then
+    """BERT's whole tokenizer in three lines: :func:`normalise`, :func:`pre_tokenize`, then
     :func:`wordpiece` on every word. Returns the pieces (no ``[CLS]``/``[SEP]``)."""
-    return [piece for word in pre_tokenize(normalize(text, lowercase)) for piece in wordpiece(word, vocab, unk)]
+    return [piece for word in pre_tokenize(normalise(text, lowercase)) for piece in wordpiece(word, vocab, unk)]
 
 
 def read_vocab(path) -> dict[str, int]:
@@ -236,7 +236,7 @@ class WordPieceTokenizer(SubwordTokenizer):
 def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = True) -> WordPieceTokenizer:
     """Learn a WordPiece vocabulary of ``vocab_size`` tokens from ``texts`` with ``tokenizers``.
 
-    The pipeline is BERT's: :func:`normalize` (``lowercase``, strip accents, split CJK),
+    The pipeline is BERT's: :func:`normalise` (``lowercase``, strip accents, split CJK),
     :func:`pre_tokenize`, then WordPiece pieces with ``##``. :data:`SPECIALS` get ids 0..4,
     then come the characters and the learned pieces.
     """
@@ -264,9 +264,9 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, lowercase: boo
 
 def minilm_files() -> Path:
     """The folder of the MiniLM weights and vocabulary (data hub source ``minilm``)."""
-    from ptm_lib.data import hub
+    from ptm_lib.data import sources
 
-    return hub.path("minilm", "model")
+    return sources.path("minilm", "model")
 
 
 def load_minilm_tokenizer() -> WordPieceTokenizer:
@@ -274,5 +274,5 @@ def load_minilm_tokenizer() -> WordPieceTokenizer:
     return WordPieceTokenizer.load(minilm_files() / "tokenizer.json")
 
 
-__all__ = ["SPECIALS", "wordpiece", "is_cjk", "is_punctuation", "normalize", "pre_tokenize", "greedy_tokenize",
+__all__ = ["SPECIALS", "wordpiece", "is_cjk", "is_punctuation", "normalise", "pre_tokenize", "greedy_tokenize",
            "read_vocab", "WordPieceTokenizer", "train_wordpiece", "load_minilm_tokenizer", "minilm_files"]

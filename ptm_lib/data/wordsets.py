@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hub
+from . import sources
 from .vocab import OutOfVocabularyError
 
 
@@ -80,7 +80,7 @@ def parse_similarity(text: str) -> list[tuple[str, str, float]]:
 
 
 def _read(key: str) -> str:
-    return Path(hub.path("word_benchmarks", key)).read_text(encoding="utf-8")
+    return Path(sources.path("word_benchmarks", key)).read_text(encoding="utf-8")
 
 
 def load_analogies() -> list[Analogy]:
@@ -144,7 +144,7 @@ class GloVe:
 def _glove_words() -> tuple[str, ...]:
     import pyarrow.parquet as pq  # imported here: only GloVe needs it
 
-    table = pq.read_table(hub.path("glove_6b_50d", "index"))
+    table = pq.read_table(sources.path("glove_6b_50d", "index"))
     column = "index" if "index" in table.column_names else table.column_names[0]
     return tuple(table.column(column).to_pylist())
 
@@ -158,7 +158,7 @@ def load_glove_50d(max_words: int | None = None) -> GloVe:
     if max_words is not None and max_words < 1:
         raise ValueError(f"max_words must be a positive int or None, got {max_words}")
     words = _glove_words()
-    vectors = np.load(hub.path("glove_6b_50d", "vectors"), mmap_mode="r")
+    vectors = np.load(sources.path("glove_6b_50d", "vectors"), mmap_mode="r")
     if len(words) != len(vectors):
         raise ValueError(f"GloVe index has {len(words)} words but the vector file "
                          f"{len(vectors)} rows")

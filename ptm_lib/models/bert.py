@@ -28,7 +28,7 @@ Transformers for Language Understanding". BERT is the *same* stack of blocks as 
   or a start and an end score per token for extracting an answer span (section 4.2, SQuAD).
 
 Names follow :class:`~ptm_lib.models.transformer.Transformer` (``tok``, ``pos``, ``blocks``)
-so :func:`ptm_lib.hub.load_bert` can load the real checkpoints into :class:`BERT`. Shapes:
+so :func:`ptm_lib.pretrained.load_bert` can load the real checkpoints into :class:`BERT`. Shapes:
 ``B`` batch, ``T`` length, ``d`` width, ``H`` heads, ``V`` vocabulary. ``attention_mask`` is
 ``(B, T)`` with 1 for real tokens and 0 for padding; ``segments`` is ``(B, T)`` of 0/1.
 
@@ -183,7 +183,7 @@ def _check_input(ids: torch.Tensor, vocab_size: int) -> None:
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
     """The average of the real tokens' vectors, ``(B, T, d)`` -> ``(B, d)``: the sentence
     embedding of Sentence-BERT (Reimers & Gurevych 2019, section 3) and of MiniLM's
-    ``all-MiniLM-L6-v2`` weights (:func:`ptm_lib.hub.load_minilm`)."""
+    ``all-MiniLM-L6-v2`` weights (:func:`ptm_lib.pretrained.load_minilm`)."""
     if attention_mask is None:
         return hidden.mean(1)
     if attention_mask.shape != hidden.shape[:2]:

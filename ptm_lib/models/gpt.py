@@ -12,7 +12,7 @@ It is :class:`~ptm_lib.models.transformer.Transformer` with :func:`causal_mask` 
 language-model head whose weight *is* the token-embedding matrix (Press & Wolf 2017), so
 the model has one ``V x d`` table, not two. We use GPT-2's layout (Radford et al. 2019,
 section 2.3: pre-norm blocks, a final LayerNorm, ``gelu_new``) so that
-:func:`ptm_lib.hub.load_gpt2` loads the real GPT-2 weights into this very class; GPT-1
+:func:`ptm_lib.pretrained.load_gpt2` loads the real GPT-2 weights into this very class; GPT-1
 itself was post-norm (``TransformerConfig(norm="post")`` builds that).
 
 :meth:`GPT.generate` samples a continuation one token at a time (temperature, top-k) or

@@ -24,7 +24,7 @@ Where the LayerNorm sits (``TransformerConfig.norm``):
 * ``"pre"`` (default) -- GPT-2 (Radford et al. 2019, section 2.3): ``x = x + f(LN(x))``
   and one final LayerNorm ``ln_f``. The residual path is an identity from input to
   output, which keeps gradients well scaled; it trains without warm-up tricks, and it is
-  what lets :func:`ptm_lib.hub.load_gpt2` load the real GPT-2 weights.
+  what lets :func:`ptm_lib.pretrained.load_gpt2` load the real GPT-2 weights.
 
 Positions (section 3.5): either a learned ``max_len x d_model`` table (GPT, GPT-2, BERT)
 or the fixed sinusoids ``PE(p, 2i) = sin(p / 10000^(2i/d))``, ``PE(p, 2i+1) = cos(...)``.

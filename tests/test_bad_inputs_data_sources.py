@@ -1,5 +1,5 @@
-"""Bad inputs to the data hub (ptm_lib.data.hub): each gets a clear error that names the fix,
-and the cache never loses what it verified. Fully offline, like tests/test_hub.py, whose
+"""Bad inputs to the data sources (ptm_lib.data.sources): each gets a clear error that names the fix,
+and the cache never loses what it verified. Fully offline, like tests/test_data_sources.py, whose
 fake wheels and fixtures these tests reuse (the cache lives in tmp_path)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from ptm_lib.data import hub
-from test_hub import (  # noqa: F401  (fixtures: registry is autouse, links and folder_links on request)
+from ptm_lib.data import sources
+from test_data_sources import (  # noqa: F401  (fixtures: registry is autouse, links and folder_links on request)
     A_TXT, FOLDER_FILES, folder_links, folder_source, links, make_wheel, manifest_sha256, registry, source,
 )
 
@@ -26,108 +26,108 @@ def go_offline(links) -> None:
 
 class TestDataHub:
     def test_ds_store_in_a_cached_folder_is_moved_aside_and_nothing_is_lost(self, folder_links):
-        hub.register(folder_source())
-        folder = hub.path("folder", "news")
+        sources.register(folder_source())
+        folder = sources.path("folder", "news")
         (folder / ".DS_Store").write_bytes(b"\0Bud1 finder junk")
         go_offline(folder_links)
-        with pytest.warns(hub.ExtraFilesWarning,
+        with pytest.warns(sources.ExtraFilesWarning,
                           match=r"\.DS_Store.*moved to .*news\.extra-.*Delete that folder"):
-            assert hub.fetch("folder")["news"] == folder
+            assert sources.fetch("folder")["news"] == folder
         assert files_under(folder) == FOLDER_FILES
         (aside,) = folder.parent.glob("news.extra-*")
         assert files_under(aside) == {".DS_Store": b"\0Bud1 finder junk"}
 
     def test_ds_store_in_a_cache_made_before_manifests_were_kept(self, folder_links):
-        hub.register(folder_source())
-        folder = hub.path("folder", "news")
-        hub._manifest_path(folder).unlink()  # as in a cache filled by an older ptm_lib
+        sources.register(folder_source())
+        folder = sources.path("folder", "news")
+        sources._manifest_path(folder).unlink()  # as in a cache filled by an older ptm_lib
         (folder / "topic_b" / ".DS_Store").write_bytes(b"junk")
         go_offline(folder_links)
-        with pytest.warns(hub.ExtraFilesWarning, match=r"topic_b/\.DS_Store"):
-            hub.fetch("folder")
+        with pytest.warns(sources.ExtraFilesWarning, match=r"topic_b/\.DS_Store"):
+            sources.fetch("folder")
         assert files_under(folder) == FOLDER_FILES
 
     def test_junk_beside_a_hidden_file_of_the_data_set_in_an_old_cache(self, links):
         files = {**FOLDER_FILES, ".gitattributes": b"*.bin binary\n"}  # as MiniLM's folder has
         make_wheel(links, "hiddenfolder", "1.0", {f"hiddenfolder/news/{p}": x for p, x in files.items()})
-        hub.register(source(name="hidden", distribution="hiddenfolder",
+        sources.register(source(name="hidden", distribution="hiddenfolder",
                             files={"news": ("hiddenfolder/news/", manifest_sha256(files))}))
-        folder = hub.path("hidden", "news")
-        hub._manifest_path(folder).unlink()
+        folder = sources.path("hidden", "news")
+        sources._manifest_path(folder).unlink()
         (folder / "topic_a" / "._001.txt").write_bytes(b"AppleDouble")
-        with pytest.warns(hub.ExtraFilesWarning, match=r"topic_a/\._001\.txt"):
-            hub.fetch("hidden")
+        with pytest.warns(sources.ExtraFilesWarning, match=r"topic_a/\._001\.txt"):
+            sources.fetch("hidden")
         assert files_under(folder) == files
 
     def test_an_added_article_is_moved_out_so_readers_see_only_verified_files(self, folder_links):
-        hub.register(folder_source())
-        folder = hub.path("folder", "news")
+        sources.register(folder_source())
+        folder = sources.path("folder", "news")
         (folder / "topic_a" / "003.txt").write_bytes(b"not from the archive")
-        with pytest.warns(hub.ExtraFilesWarning, match=r"topic_a/003\.txt"):
-            hub.fetch("folder")
+        with pytest.warns(sources.ExtraFilesWarning, match=r"topic_a/003\.txt"):
+            sources.fetch("folder")
         assert sorted(folder.glob("*/*.txt")) == sorted(folder / p for p in FOLDER_FILES)
 
     def test_a_changed_folder_is_quarantined_not_deleted(self, folder_links):
-        hub.register(folder_source())
-        folder = hub.path("folder", "news")
+        sources.register(folder_source())
+        folder = sources.path("folder", "news")
         (folder / "topic_a" / "001.txt").write_bytes(b"edited")
         go_offline(folder_links)
-        with pytest.raises(hub.ChecksumError,
+        with pytest.raises(sources.ChecksumError,
                            match=r"topic_a/001\.txt \(changed\).*moved to .*news\.corrupt-.*nothing was deleted.*retry"):
-            hub.fetch("folder")
+            sources.fetch("folder")
         (kept,) = folder.parent.glob("news.corrupt-*")
         assert files_under(kept) == {**FOLDER_FILES, "topic_a/001.txt": b"edited"}
-        with pytest.raises(hub.DownloadError):  # offline: the retry cannot download...
-            hub.fetch("folder")
+        with pytest.raises(sources.DownloadError):  # offline: the retry cannot download...
+            sources.fetch("folder")
         assert files_under(kept)["topic_a/002.txt"] == FOLDER_FILES["topic_a/002.txt"]  # ...and loses nothing
 
     def test_a_missing_article_is_named(self, folder_links):
-        hub.register(folder_source())
-        folder = hub.path("folder", "news")
+        sources.register(folder_source())
+        folder = sources.path("folder", "news")
         (folder / "topic_b" / "001.txt").unlink()
-        with pytest.raises(hub.ChecksumError, match=r"topic_b/001\.txt \(missing\)"):
-            hub.fetch("folder")
+        with pytest.raises(sources.ChecksumError, match=r"topic_b/001\.txt \(missing\)"):
+            sources.fetch("folder")
 
     def test_a_changed_file_member_is_quarantined_not_deleted(self, links):
-        hub.register(source())
-        cached = hub.path("fake", "a")
+        sources.register(source())
+        cached = sources.path("fake", "a")
         cached.write_bytes(b"tampered")
-        with pytest.raises(hub.ChecksumError, match=r"moved to .*a\.txt\.corrupt-"):
-            hub.fetch("fake")
+        with pytest.raises(sources.ChecksumError, match=r"moved to .*a\.txt\.corrupt-"):
+            sources.fetch("fake")
         (kept,) = cached.parent.glob("a.txt.corrupt-*")
         assert kept.read_bytes() == b"tampered"
-        assert hub.path("fake", "a").read_bytes() == A_TXT  # the retry fetches a fresh copy
+        assert sources.path("fake", "a").read_bytes() == A_TXT  # the retry fetches a fresh copy
 
     def test_a_forged_manifest_beside_the_folder_is_not_trusted(self, folder_links):
-        hub.register(folder_source())
-        folder = hub.path("folder", "news")
-        hub._manifest_path(folder).write_text("topic_a/001.txt\t" + "0" * 64 + "\n")
-        assert hub.fetch("folder")["news"] == folder  # verified from the files themselves
-        assert hub._manifest_path(folder).read_text().count("\n") == len(FOLDER_FILES)  # and rewritten
+        sources.register(folder_source())
+        folder = sources.path("folder", "news")
+        sources._manifest_path(folder).write_text("topic_a/001.txt\t" + "0" * 64 + "\n")
+        assert sources.fetch("folder")["news"] == folder  # verified from the files themselves
+        assert sources._manifest_path(folder).read_text().count("\n") == len(FOLDER_FILES)  # and rewritten
 
     def test_data_dir_that_is_a_file_names_the_variable(self, links, tmp_path, monkeypatch):
-        hub.register(source())
+        sources.register(source())
         (tmp_path / "a_file").write_text("not a folder")
         for value in (tmp_path / "a_file", tmp_path / "a_file" / "below"):
             monkeypatch.setenv("PTM_DATA_DIR", str(value))
-            with pytest.raises(hub.CacheDirError, match=r"PTM_DATA_DIR=.*is a file.*Set PTM_DATA_DIR to a folder"):
-                hub.fetch("fake")
+            with pytest.raises(sources.CacheDirError, match=r"PTM_DATA_DIR=.*is a file.*Set PTM_DATA_DIR to a folder"):
+                sources.fetch("fake")
 
     def test_an_unwritable_cache_names_the_folder_and_the_fix(self, links, monkeypatch):
-        hub.register(source())
+        sources.register(source())
 
         def disk_full(dest, stream):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(hub, "_write_atomic", disk_full)
-        with pytest.raises(hub.CacheDirError, match=r"No space left.*set PTM_DATA_DIR to a writable folder"):
-            hub.fetch("fake")
+        monkeypatch.setattr(sources, "_write_atomic", disk_full)
+        with pytest.raises(sources.CacheDirError, match=r"No space left.*set PTM_DATA_DIR to a writable folder"):
+            sources.fetch("fake")
 
     def test_a_pip_that_never_returns_is_stopped_with_advice(self, links, monkeypatch):
-        hub.register(source())
-        monkeypatch.setattr(hub, "PIP_TIMEOUT_S", 0.01)
-        with pytest.raises(hub.DownloadError, match=r"did not finish within.*PTM_DATA_FIND_LINKS.*PIP_TIMEOUT_S"):
-            hub.fetch("fake")
+        sources.register(source())
+        monkeypatch.setattr(sources, "PIP_TIMEOUT_S", 0.01)
+        with pytest.raises(sources.DownloadError, match=r"did not finish within.*PTM_DATA_FIND_LINKS.*PIP_TIMEOUT_S"):
+            sources.fetch("fake")
 
     @pytest.mark.parametrize("files, message", [
         ({"a": ("fakedata/data/a.txt", "abc")}, r"sha256 'abc', not 64 lowercase hex digits"),
@@ -138,13 +138,13 @@ class TestDataHub:
     ])
     def test_register_refuses_a_malformed_source(self, files, message):
         with pytest.raises(ValueError, match=message + r".*Give each file as"):
-            hub.register(source(name="malformed", files=files))
-        assert "malformed" not in hub.REGISTRY
+            sources.register(source(name="malformed", files=files))
+        assert "malformed" not in sources.REGISTRY
 
     def test_folder_sha256_of_a_missing_folder(self, tmp_path):
         with pytest.raises(NotADirectoryError, match="needs an existing folder"):
-            hub.folder_sha256(tmp_path / "nowhere")
+            sources.folder_sha256(tmp_path / "nowhere")
 
     def test_extract_members_from_a_missing_archive(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="give the path of a wheel or an sdist"):
-            hub.extract_members(tmp_path / "none.whl", {"a.txt": tmp_path / "a.txt"})
+            sources.extract_members(tmp_path / "none.whl", {"a.txt": tmp_path / "a.txt"})

