@@ -38,4 +38,4 @@ lower-bounds:
 	.venv-lower/bin/python -m pip install --quiet --no-deps -e .
 	.venv-lower/bin/python -m pytest -p no:cacheprovider -o addopts="" -q tests/test_pretrained_bert.py \
 	    tests/test_pretrained_gpt2.py tests/test_wordpiece.py tests/test_bpe.py tests/test_gpt.py tests/test_bert.py \
-	    tests/test_finetune.py tests/test_bertology.py
+	    tests/test_finetune_bert.py tests/test_bertology.py tests/test_probing.py tests/test_checkpoints.py

@@ -15,11 +15,13 @@ B), averaged over the tokens that have another occurrence.
 
 **Contextual word vectors.** A word's vector at layer ``l`` is the mean of its word
 pieces' hidden states ``h_l`` (layer 0 is the embedding output, context-free apart from
-position and segment). :func:`word_vectors` returns every layer at once, so a probe can
-ask which layer knows what (Peters et al. 2018's ELMo analysis, section 5.3; Tenney et
-al. 2019). :func:`threshold_accuracy` turns a similarity into a yes/no decision with the
-threshold that is best on a development set, the way the word-in-context test of
-Pilehvar & Camacho-Collados (2019) scores a model with no training.
+position and segment). :func:`~ptm_lib.probing.word_vectors` returns every layer at once,
+so a probe can ask which layer knows what (Peters et al. 2018's ELMo analysis, section
+5.3; Tenney et al. 2019). :func:`~ptm_lib.probing.threshold_accuracy` turns a similarity
+into a yes/no decision with the threshold that is best on a development set, the way the
+word-in-context test of Pilehvar & Camacho-Collados (2019) scores a model with no
+training. Chapter 4 introduced these tools to compare ELMo with MiniLM, so they live in
+:mod:`ptm_lib.probing`; they are imported here, where chapter 7 uses them on its own BERT.
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .data.mlm import pad_rows
-from .data.ner import word_pieces
-from .data.wordpiece import WordPieceTokenizer
+from .probing import cosine, threshold_accuracy, word_vectors  # chapter 4's, used again by chapter 7
 
 PATTERNS = ("[CLS]", "[SEP]", "previous token", "next token", "same token", "itself")
 """The patterns :func:`pattern_scores` measures, in the order of its result."""
@@ -93,76 +93,4 @@ def top_heads(scores: dict[str, np.ndarray], k: int = 3) -> dict[str, list[tuple
     return best
 
 
-# --- contextual vectors of words ---
-
-def encode_words(tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]]):
-    """``[CLS] words [SEP]`` for sentences given as word lists: padded ``ids`` and
-    ``attention_mask`` ``(N, T)`` and ``word_ids``, for each sentence the word number of
-    each position (``None`` for specials and padding). The pieces are
-    :func:`ptm_lib.data.ner.word_pieces`, so every word has at least one."""
-    encoded = [word_pieces(tokenizer, s) for s in sentences]
-    batch = pad_rows([(ids, [0] * len(ids)) for ids, _ in encoded], tokenizer.pad_id)
-    T = batch["ids"].shape[1]
-    word_ids = [list(w) + [None] * (T - len(w)) for _, w in encoded]
-    return batch["ids"], batch["attention_mask"], word_ids
-
-
-def check_positions(sentences: Sequence[Sequence[str]], positions: Sequence[int]) -> None:
-    """One word position per sentence, each inside its sentence, or a clear error."""
-    if len(sentences) != len(positions):
-        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
-    for s, p in zip(sentences, positions):
-        if not 0 <= p < len(s):
-            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
-
-
-@torch.no_grad()
-def word_vectors(bert, tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]], positions: Sequence[int],
-                 batch_size: int = 64) -> torch.Tensor:
-    """The vector of word ``positions[i]`` of ``sentences[i]`` at every layer: ``(N, L + 1, d)``.
-
-    Each vector is the mean of the word's pieces (``bank`` is one piece, ``banking`` may be
-    two). Layer 0 is the embedding output. ``bert`` is a :class:`~ptm_lib.models.bert.BERT`;
-    sentences longer than its ``max_len`` raise its usual error.
-    """
-    check_positions(sentences, positions)
-    was_training = bert.training
-    bert.eval()
-    device = next(bert.parameters()).device
-    out = []
-    for start in range(0, len(sentences), batch_size):
-        ids, mask, word_ids = encode_words(tokenizer, sentences[start:start + batch_size])
-        layers = torch.stack(bert(ids.to(device), attention_mask=mask.to(device)).hidden_states, dim=1)  # (b, L+1, T, d)
-        pieces = torch.tensor([[w == p for w in row] for row, p in zip(word_ids, positions[start:start + batch_size])],
-                              dtype=layers.dtype, device=device)  # (b, T)
-        out.append(((layers * pieces[:, None, :, None]).sum(2) / pieces.sum(1)[:, None, None]).cpu())
-    bert.train(was_training)
-    return torch.cat(out)
-
-
-def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise cosine similarity of ``(..., d)`` tensors."""
-    return torch.nn.functional.cosine_similarity(a, b, dim=-1)
-
-
-def best_threshold(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, float]:
-    """The threshold ``t`` maximising the accuracy of "label 1 iff score >= t" on
-    ``(scores, labels)``, and that accuracy. Candidates are midpoints between sorted scores."""
-    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
-    if len(s) != len(y) or len(s) == 0:
-        raise ValueError(f"need as many labels as scores (and at least one), got {len(s)} and {len(y)}.")
-    ordered = np.unique(s)
-    candidates = np.concatenate([[ordered[0] - 1.0], (ordered[1:] + ordered[:-1]) / 2, [ordered[-1] + 1.0]])
-    accuracy = [((s >= t) == y).mean() for t in candidates]
-    i = int(np.argmax(accuracy))
-    return float(candidates[i]), float(accuracy[i])
-
-
-def threshold_accuracy(dev_scores, dev_labels, test_scores, test_labels) -> tuple[float, float]:
-    """Choose the threshold on dev (:func:`best_threshold`); return ``(threshold, test accuracy)``."""
-    t, _ = best_threshold(dev_scores, dev_labels)
-    return t, float(((np.asarray(test_scores) >= t) == np.asarray(test_labels)).mean())
-
-
-__all__ = ["PATTERNS", "pattern_scores", "top_heads", "encode_words", "check_positions", "word_vectors", "cosine", "best_threshold",
-           "threshold_accuracy"]
+__all__ = ["PATTERNS", "pattern_scores", "top_heads", "word_vectors", "cosine", "threshold_accuracy"]

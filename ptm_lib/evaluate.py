@@ -1,39 +1,131 @@
 """Metrics shared by the chapters: accuracy, and for word vectors (chapter 3) nearest
-neighbours, analogies (3CosAdd, Mikolov et al. 2013) and word similarity (Spearman)."""
+neighbours, analogies (3CosAdd, Mikolov et al. 2013) and word similarity (Spearman).
+
+Accuracy is written once: :func:`fraction_correct` is the share of predictions equal to
+their labels (labels :data:`~ptm_lib.train.IGNORE` not counted), and :func:`accuracy` runs
+a model over a data set (:func:`predict`) and scores its arg-max with it. Every chapter's
+accuracy goes through these two: image and text classifiers (chapters 1 and 3), the
+delayed-copy task (chapter 5), GPT's and BERT's fine-tuned tasks (chapters 6 and 7), and
+the thresholded similarities of chapter 4's word-in-context test.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from .data.batches import TensorBatches
 from .data.vocab import OutOfVocabularyError  # raised for unknown words, a KeyError
-from .train import to_device
+from .train import IGNORE, evaluating, to_device
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, data: Iterable, device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Arg-max predictions and labels, on the CPU, for every ``(x, y)`` batch in ``data``."""
+def fraction_correct(predictions, labels, dtype: torch.dtype = torch.float64) -> float:
+    """The share of ``predictions`` equal to their ``labels`` (tensors or arrays of one shape),
+    counting only the labels that are not :data:`~ptm_lib.train.IGNORE`.
+
+    ``dtype`` is the precision of the share: float64, the exact ratio ``correct / scored``
+    rounded once, by default; :func:`accuracy` keeps float32, the precision of the mean that
+    chapters 1, 3 and 7 have always reported (the two differ in the eighth digit, enough to
+    flip a rounded table entry).
+    """
+    predictions, labels = torch.as_tensor(predictions), torch.as_tensor(labels)
+    if predictions.shape != labels.shape:
+        raise ValueError(f"predictions {tuple(predictions.shape)} and labels {tuple(labels.shape)} must have one "
+                         "shape: one prediction per label (take the arg-max of scores first).")
+    scored = labels != IGNORE
+    if not scored.any():
+        raise ValueError("Every label is IGNORE (or there are none): there is nothing to score.")
+    return (predictions == labels)[scored].to(dtype).mean().item()
+
+
+def _model_inputs(model: torch.nn.Module, batch: Any) -> tuple[tuple, dict]:
+    """How a batch is given to ``model``: ``(inputs..., labels)`` -> ``model(*inputs)``, a lone
+    tensor -> ``model(x)``, a dict -> the entries the model's ``forward`` has parameters for,
+    by name (``ids``, ``segments``, ``attention_mask``; ``features``, ``static``)."""
+    if isinstance(batch, Mapping):
+        parameters = inspect.signature(model.forward).parameters
+        kwargs = {k: v for k, v in batch.items() if k in parameters}
+        missing = [name for name, p in parameters.items() if p.default is p.empty and name not in kwargs
+                   and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if missing:
+            raise ValueError(f"{type(model).__name__}.forward needs {missing}, but a batch is a dict with keys "
+                             f"{sorted(batch)}; yield (x, y) pairs, or name the entries after the forward's "
+                             "parameters.")
+        return (), kwargs
+    if isinstance(batch, (tuple, list)):
+        if len(batch) < 2:
+            raise ValueError(f"a batch is a {type(batch).__name__} of {len(batch)}; yield (inputs, labels) pairs.")
+        return tuple(batch[:-1]), {}
+    return (batch,), {}
+
+
+def _labels(batch: Any) -> torch.Tensor:
+    """The labels of a batch: the last element of a tuple, ``batch["labels"]`` of a dict."""
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return batch[-1]
+    if isinstance(batch, Mapping) and "labels" in batch:
+        return batch["labels"]
+    kind = f"a dict with keys {sorted(batch)}" if isinstance(batch, Mapping) else f"a {type(batch).__name__}"
+    raise ValueError(f"accuracy needs labels: (inputs, labels) batches or dicts with 'labels', but a batch is {kind}; "
+                     "yield (x, y) pairs, or add the labels.")
+
+
+def _batches(data: Any, batch_size: int) -> Iterable:
+    """A dict of equal-length tensors is cut, in order, into full-width batches; anything
+    else is already an iterable of batches."""
+    if isinstance(data, Mapping):
+        return TensorBatches(data, batch_size, shuffle=False, trim_padding=False)
+    return data
+
+
+def _cpu(output: Any) -> Any:
+    return tuple(o.cpu() for o in output) if isinstance(output, tuple) else output.cpu()
+
+
+def _run(model: torch.nn.Module, data: Any, device, batch_size: int, step: Callable) -> list:
+    """``step(output, batch)`` for every batch of ``data``, the model in eval mode without gradients."""
     device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    preds, labels = [], []
-    for batch in data:
-        x, y = _pair(batch)
-        preds.append(model(to_device(x, device)).argmax(-1).cpu())
-        labels.append(y.cpu())
-    model.train(was_training)
-    if not preds:
+    with evaluating(model):
+        results = []
+        for batch in _batches(data, batch_size):
+            args, kwargs = _model_inputs(model, batch)
+            results.append(step(model(*to_device(args, device), **to_device(kwargs, device)), batch))
+    if not results:
         raise ValueError("No batches to evaluate on: data is empty; pass at least one (x, y) batch.")
-    return torch.cat(preds), torch.cat(labels)
+    return results
 
 
-def accuracy(model: torch.nn.Module, data: Iterable, device: torch.device | str | None = None) -> float:
-    """Fraction of ``(x, y)`` examples in ``data`` that ``model`` classifies correctly."""
-    preds, labels = predict(model, data, device)
-    return (preds == labels).float().mean().item()
+def predict(model: torch.nn.Module, data: Any, device: torch.device | str | None = None,
+            batch_size: int = 64) -> list:
+    """The outputs of ``model`` on every batch of ``data``, in order, each moved to the CPU
+    (a tensor, or a tuple of tensors for a model with several outputs, such as span extraction).
+
+    ``data`` is an iterable of batches -- ``(inputs, labels)`` pairs, ``(input_1, ...,
+    input_k, labels)`` tuples, lone input tensors, or dicts whose entries are passed by the
+    names of the model's ``forward`` parameters -- or a dict of equal-length tensors, which
+    is cut in order into batches of ``batch_size`` at its full width, so that per-token
+    outputs of all batches concatenate. The model runs in eval mode without gradients on its
+    own device (or ``device``), and its mode is restored afterwards.
+    """
+    return _run(model, data, device, batch_size, lambda output, batch: _cpu(output))
+
+
+def accuracy(model: torch.nn.Module, data: Any, device: torch.device | str | None = None, batch_size: int = 64,
+             dtype: torch.dtype = torch.float32) -> float:
+    """Fraction of the labels in ``data`` that ``model``'s highest score picks (:func:`fraction_correct`).
+
+    ``data`` is as for :func:`predict`; the labels are the last element of each tuple batch,
+    or ``"labels"`` of a dict, and labels :data:`~ptm_lib.train.IGNORE` are not counted (the
+    delayed-copy task's first positions). ``dtype``: see :func:`fraction_correct`.
+    """
+    pairs = _run(model, data, device, batch_size,
+                 lambda scores, batch: (scores.argmax(-1).cpu(), _labels(batch).cpu()))
+    predictions, labels = zip(*pairs)
+    return fraction_correct(torch.cat(predictions), torch.cat(labels), dtype)
 
 
 def _pair(batch: Any) -> tuple[Any, Any]:
@@ -41,8 +133,7 @@ def _pair(batch: Any) -> tuple[Any, Any]:
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
     kind = f"a dict with keys {sorted(batch)}" if isinstance(batch, Mapping) else f"a {type(batch).__name__}"
-    raise ValueError(f"accuracy/predict/embed need (inputs, labels) batches, but a batch is {kind}; yield (x, y) "
-                     "pairs, or use ptm_lib.finetune.classification_accuracy for dict batches.")
+    raise ValueError(f"embed needs (inputs, labels) batches, but a batch is {kind}; yield (x, y) pairs.")
 
 
 @torch.no_grad()
@@ -203,3 +294,7 @@ def _as_rated_pair(pair: Any) -> tuple[str, str, float]:
         raise ValueError(f"the pair {pair!r} has no finite human score, and Spearman's rho over it would be NaN; "
                          "drop the pair or fix its score.")
     return a, b, score
+
+
+__all__ = ["fraction_correct", "predict", "accuracy", "embed", "nearest", "analogy", "similarity",
+           "OutOfVocabularyError"]

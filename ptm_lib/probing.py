@@ -5,8 +5,12 @@ frozen, and a downstream model reads its layers as extra input features. This mo
 the three ways the chapter reads them:
 
 * :func:`word_layer_vectors` -- the vector of one word of each sentence at every biLM
-  layer, ``(N, L + 1, 2d)``; the ELMo twin of :func:`ptm_lib.bertology.word_vectors`, for
-  word-in-context and nearest-occurrence tests;
+  layer, ``(N, L + 1, 2d)``, for word-in-context and nearest-occurrence tests; and its
+  twin for a BERT-style encoder (the chapter sets ELMo beside MiniLM, and chapter 7 uses it
+  on its own BERT), :func:`word_vectors`, the mean of the word's pieces at every layer.
+  :func:`threshold_accuracy` scores a similarity of two such vectors as a yes/no answer
+  with the threshold that is best on a development set, the way the word-in-context test
+  of Pilehvar & Camacho-Collados (2019) scores a model with no training;
 * :func:`probe_accuracy` -- a *linear probe* (Tenney et al. 2019; Peters et al. 2018,
   section 5.3): a logistic regression trained on frozen vectors of one layer to predict a
   label (a part of speech, a sense). High accuracy means the label is linearly readable
@@ -27,11 +31,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bertology import check_positions
-from .data.mlm import IGNORE  # the label of padding positions, skipped by the loss
+from .data.batches import pad_rows
+from .data.ner import word_pieces
 from .data.vocab import Vocab
-from .finetune import TensorBatches
+from .data.wordpiece import WordPieceTokenizer
+from .evaluate import fraction_correct, predict
 from .models.elmo import BiLM, ScalarMix, embed_sentences
+from .train import IGNORE, evaluating  # IGNORE: the label of padding positions, skipped by the loss
+
+
+def check_positions(sentences: Sequence[Sequence[str]], positions: Sequence[int]) -> None:
+    """One word position per sentence, each inside its sentence, or a clear error."""
+    if len(sentences) != len(positions):
+        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions; give one word per sentence.")
+    for s, p in zip(sentences, positions):
+        if not 0 <= p < len(s):
+            raise ValueError(f"position {p} is outside the sentence {' '.join(s)!r} ({len(s)} words).")
 
 
 def word_layer_vectors(model: BiLM, vocab: Vocab, sentences: Sequence[Sequence[str]], positions: Sequence[int],
@@ -40,6 +55,65 @@ def word_layer_vectors(model: BiLM, vocab: Vocab, sentences: Sequence[Sequence[s
     check_positions(sentences, positions)
     layers = embed_sentences(model, vocab, [list(s) for s in sentences], batch_size)
     return torch.stack([h[:, p] for h, p in zip(layers, positions)])
+
+
+def encode_words(tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]]):
+    """``[CLS] words [SEP]`` for sentences given as word lists: padded ``ids`` and
+    ``attention_mask`` ``(N, T)`` and ``word_ids``, for each sentence the word number of
+    each position (``None`` for specials and padding). The pieces are
+    :func:`ptm_lib.data.ner.word_pieces`, so every word has at least one."""
+    encoded = [word_pieces(tokenizer, s) for s in sentences]
+    batch = pad_rows([(ids, [0] * len(ids)) for ids, _ in encoded], tokenizer.pad_id)
+    T = batch["ids"].shape[1]
+    word_ids = [list(w) + [None] * (T - len(w)) for _, w in encoded]
+    return batch["ids"], batch["attention_mask"], word_ids
+
+
+def word_vectors(bert, tokenizer: WordPieceTokenizer, sentences: Sequence[Sequence[str]], positions: Sequence[int],
+                 batch_size: int = 64) -> torch.Tensor:
+    """The vector of word ``positions[i]`` of ``sentences[i]`` at every layer: ``(N, L + 1, d)``.
+
+    Each vector is the mean of the word's pieces (``bank`` is one piece, ``banking`` may be
+    two). Layer 0 is the embedding output. ``bert`` is a :class:`~ptm_lib.models.bert.BERT`;
+    sentences longer than its ``max_len`` raise its usual error.
+    """
+    check_positions(sentences, positions)
+    device = next(bert.parameters()).device
+    out = []
+    with evaluating(bert):
+        for start in range(0, len(sentences), batch_size):
+            ids, mask, word_ids = encode_words(tokenizer, sentences[start:start + batch_size])
+            hidden = bert(ids.to(device), attention_mask=mask.to(device)).hidden_states
+            layers = torch.stack(hidden, dim=1)  # (b, L+1, T, d)
+            wanted = positions[start:start + batch_size]
+            pieces = torch.tensor([[w == p for w in row] for row, p in zip(word_ids, wanted)],
+                                  dtype=layers.dtype, device=device)  # (b, T)
+            out.append(((layers * pieces[:, None, :, None]).sum(2) / pieces.sum(1)[:, None, None]).cpu())
+    return torch.cat(out)
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise cosine similarity of ``(..., d)`` tensors."""
+    return torch.nn.functional.cosine_similarity(a, b, dim=-1)
+
+
+def best_threshold(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, float]:
+    """The threshold ``t`` maximising the accuracy of "label 1 iff score >= t" on
+    ``(scores, labels)``, and that accuracy. Candidates are midpoints between sorted scores."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    if len(s) != len(y) or len(s) == 0:
+        raise ValueError(f"need as many labels as scores (and at least one), got {len(s)} and {len(y)}.")
+    ordered = np.unique(s)
+    candidates = np.concatenate([[ordered[0] - 1.0], (ordered[1:] + ordered[:-1]) / 2, [ordered[-1] + 1.0]])
+    accuracy = [fraction_correct(s >= t, y) for t in candidates]
+    i = int(np.argmax(accuracy))
+    return float(candidates[i]), float(accuracy[i])
+
+
+def threshold_accuracy(dev_scores, dev_labels, test_scores, test_labels) -> tuple[float, float]:
+    """Choose the threshold on dev (:func:`best_threshold`); return ``(threshold, test accuracy)``."""
+    t, _ = best_threshold(dev_scores, dev_labels)
+    return t, fraction_correct(np.asarray(test_scores) >= t, np.asarray(test_labels))
 
 
 def probe_accuracy(train_x, train_y, test_x, test_y, C: float = 1.0, max_iter: int = 200) -> float:
@@ -80,7 +154,7 @@ def pad_features(features: Sequence[torch.Tensor], tags: Sequence[Sequence[int]]
     ``tags``, ``labels`` ``(N, T)`` with :data:`IGNORE` at padding; given ``static``
     (per-sentence ``(n_i, S)`` word vectors, e.g. word2vec), ``static`` ``(N, T, S)``, which
     :class:`FeatureTagger` concatenates to the mixed layers as the paper does (section 3.3).
-    Ready for :class:`ptm_lib.finetune.TensorBatches`, which trims padding columns per batch."""
+    Ready for :class:`ptm_lib.data.batches.TensorBatches`, which trims padding columns per batch."""
     if not features:
         raise ValueError("pad_features needs at least one sentence.")
     K, _, D = features[0].shape
@@ -150,21 +224,12 @@ def tagging_loss(model: FeatureTagger, batch: Mapping[str, torch.Tensor]) -> tor
     return F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE)
 
 
-@torch.no_grad()
 def predict_tags(model: FeatureTagger, data: Mapping[str, torch.Tensor], batch_size: int = 128) -> list[list[int]]:
-    """The highest-scoring tag id of every real word of every sentence, in order."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for batch in TensorBatches(data, batch_size, shuffle=False, trim_padding=False):
-        mask = batch["attention_mask"]
-        static = batch["static"].to(device) if "static" in batch else None
-        logits = model(batch["features"].to(device), mask.to(device), static)
-        out += [row[: int(m.sum())].tolist() for row, m in zip(logits.argmax(-1).cpu(), mask)]
-    model.train(was_training)
-    return out
+    """The highest-scoring tag id of every real word of every sentence, in order
+    (:func:`ptm_lib.evaluate.predict` in batches of ``batch_size``)."""
+    logits = torch.cat(predict(model, data, batch_size=batch_size))
+    return [row[: int(m.sum())].tolist() for row, m in zip(logits.argmax(-1), data["attention_mask"])]
 
 
-__all__ = ["IGNORE", "word_layer_vectors", "probe_accuracy", "pad_features", "FeatureTagger", "tagging_loss",
-           "predict_tags"]
+__all__ = ["word_layer_vectors", "check_positions", "encode_words", "word_vectors", "cosine", "best_threshold",
+           "threshold_accuracy", "probe_accuracy", "pad_features", "FeatureTagger", "tagging_loss", "predict_tags"]

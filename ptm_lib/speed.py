@@ -27,7 +27,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from .train import amp_dtype
+from .train import amp_dtype, evaluating
 
 
 def _check_batch(batch: torch.Tensor) -> None:
@@ -100,7 +100,6 @@ def training_throughput(model: torch.nn.Module, batch: torch.Tensor, steps: int 
     return steps * ids.numel() / _timed(step, steps, warmup, device)
 
 
-@torch.no_grad()
 def inference_throughput(model: torch.nn.Module, batch: torch.Tensor, steps: int = 20, warmup: int = 3,
                          device: torch.device | str | None = None, amp: str = "off") -> float:
     """Tokens per second of forward passes on ``batch`` ``(B, T)`` in eval mode without gradients.
@@ -120,12 +119,8 @@ def inference_throughput(model: torch.nn.Module, batch: torch.Tensor, steps: int
         with autocast:
             runner(ids)
 
-    was_training = model.training
-    runner.eval()
-    try:
+    with evaluating(runner):
         seconds = _timed(step, steps, warmup, device)
-    finally:
-        model.train(was_training)
     return steps * ids.numel() / seconds
 
 

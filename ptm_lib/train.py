@@ -176,7 +176,7 @@ def _batches(data: Iterable, epochs: int | None, steps: int | None):
         if empty:
             raise ValueError(f"The batches are empty in epoch {epoch}: there is nothing to train on. Pass data that "
                              "yields batches on every pass (a generator is used up after one: give a list or a "
-                             "re-iterable loader such as ptm_lib.data.lm.Batches).")
+                             "re-iterable loader such as ptm_lib.data.batches.TensorBatches).")
 
 
 def fit(
@@ -231,10 +231,8 @@ def fit(
     def run_eval(step: int) -> None:
         if evaluate is None:
             return
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             metrics = dict(evaluate(model))
-        model.train()
         history.val.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
 
     model.train()
@@ -381,5 +379,5 @@ def classification_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch
     return torch.nn.functional.cross_entropy(model(x).float(), y)
 
 
-__all__ = ["History", "fit", "lr_multiplier", "classification_loss", "to_device", "amp_dtype", "progress_enabled",
-           "MixedPrecisionFallback", "cpu_autocast_works", "is_count", "is_positive_number"]
+__all__ = ["History", "fit", "lr_multiplier", "classification_loss", "to_device", "evaluating", "IGNORE", "amp_dtype",
+           "progress_enabled", "MixedPrecisionFallback", "cpu_autocast_works", "is_count", "is_positive_number"]

@@ -1,12 +1,12 @@
-"""Bad inputs to the checkpoint loaders and savers (ptm_lib.pretrain, ptm_lib.models.elmo's
-save_elmo/load_elmo) and the Hugging Face format loaders (ptm_lib.pretrained): a damaged or foreign
-file is refused with an error that names it and the fix; the committed checkpoints load as
-before, silently. Damage is made on copies in tmp_path, never on data/checkpoints."""
+"""Bad inputs to the checkpoint loader and saver (ptm_lib.checkpoints) and the Hugging Face format
+loaders (ptm_lib.pretrained): a damaged or foreign file is refused with an error that names it and
+the fix; the committed checkpoints load as before, silently. Damage is made on copies in
+tmp_path, never on data/checkpoints."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import shutil
 import struct
 import warnings
@@ -16,26 +16,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from ptm_lib import pretrained, pretrain
+from ptm_lib import checkpoints, pretrained
+from ptm_lib.checkpoints import CheckpointError, load, save
+from ptm_lib.data.bilm import build_vocab
 from ptm_lib.data.bpe import train_bpe
 from ptm_lib.data.vocab import Vocab
 from ptm_lib.models import elmo
 from ptm_lib.models.bert import BERT, BertConfig
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import TransformerConfig
-from ptm_lib.pretrain import CheckpointError, load_checkpoint, save_checkpoint
 
-COMMITTED = pretrain.checkpoint_folders()[0]
+COMMITTED = checkpoints.book_checkpoint_folders()[0]
 COMMANDS = {"gpt_small.pt": "python -m ptm_lib.pretrain gpt --steps 8000",
-            "bert_small.pt": "python -m ptm_lib.pretrain_bert --steps 10000",
-            "elmo_small.pt": "python -m ptm_lib.pretrain_elmo --steps 4000"}
-
-
-def load_any(path: Path):
-    """The loader the book uses for this file."""
-    if "elmo" in path.name:
-        return elmo.load_elmo(path)
-    return load_checkpoint(path, kind="bert" if "bert" in path.name else None)
+            "bert_small.pt": "python -m ptm_lib.pretrain bert --steps 10000",
+            "elmo_small.pt": "python -m ptm_lib.pretrain elmo --steps 4000"}
 
 
 def zero_tensor_bytes(path: Path, n: int = 64) -> None:
@@ -64,7 +58,7 @@ def tiny():
 
 
 def tiny_bilm() -> tuple[elmo.BiLM, Vocab]:
-    vocab = elmo.build_vocab([["the", "cat", "sat"]], min_count=1)
+    vocab = build_vocab([["the", "cat", "sat"]], min_count=1)
     config = elmo.BiLMConfig(vocab_size=len(vocab), d_model=8, max_chars=6, char_dim=4, filters=((1, 4), (2, 4)))
     return elmo.BiLM(config), vocab
 
@@ -73,11 +67,10 @@ class TestCheckpoints:
     @pytest.mark.parametrize("name", sorted(COMMANDS))
     def test_the_committed_checkpoints_load_silently_with_their_stored_weights(self, name):
         path = COMMITTED / name
-        if pretrain.CHECKSUM not in torch.load(path, weights_only=True):  # made before checkpoints had one
-            assert hashlib.sha256(path.read_bytes()).hexdigest() == pretrain.COMMITTED_SHA256[name]
+        assert checkpoints.CHECKSUM in torch.load(path, weights_only=True)  # verified by load
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            model, _, meta = load_any(path)
+            model, _, meta = load(path, kind=name.split("_")[0])
         assert meta["command"].startswith(COMMANDS[name])
         stored = torch.load(path, weights_only=True)["weights"]
         state = model.state_dict()
@@ -89,106 +82,132 @@ class TestCheckpoints:
         shutil.copy(COMMITTED / name, copy)
         zero_tensor_bytes(copy)
         assert changed_tensors(COMMITTED / name, copy) >= 1  # the damage is real, and torch.load misses it
-        with pytest.raises(CheckpointError, match=rf"{name} is damaged: it is not the book's {name}.*"
+        with pytest.raises(CheckpointError, match=rf"{name} is damaged: its contents no longer match the sha256.*"
                                                   rf"restore data/checkpoints/{name} from git.*{COMMANDS[name]}"):
-            load_any(copy)
+            load(copy)
 
     def test_a_renamed_intact_copy_of_a_committed_checkpoint_loads_silently(self, tmp_path):
         copy = tmp_path / "my_gpt.pt"
         shutil.copy(COMMITTED / "gpt_small.pt", copy)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            load_checkpoint(copy)
+            load(copy)
 
     def test_a_new_checkpoint_carries_a_checksum_that_catches_damage(self, tiny, tmp_path):
         model, tokenizer = tiny
-        path = save_checkpoint(tmp_path / "mine.pt", model, tokenizer, {"command": "python -m demo --out mine.pt"})
+        path = save(tmp_path / "mine.pt", model, tokenizer, {"command": "python -m demo --out mine.pt"})
         stored = torch.load(path, weights_only=True)
-        assert stored[pretrain.CHECKSUM] == pretrain.content_sha256(stored)
+        assert stored[checkpoints.CHECKSUM] == checkpoints.content_sha256(stored)
         zero_tensor_bytes(path)
         with pytest.raises(CheckpointError, match=r"mine\.pt is damaged: its contents no longer match the sha256.*"
                                                   r"copy or download it again.*remake it with the command stored in "
                                                   r"it: python -m demo"):
-            load_checkpoint(path)
+            load(path)
 
     def test_a_new_elmo_checkpoint_carries_a_checksum_that_catches_damage(self, tmp_path):
         model, vocab = tiny_bilm()
-        path = elmo.save_elmo(tmp_path / "bilm.pt", model, vocab, {"command": "python -m ptm_lib.pretrain_elmo"})
+        path = save(tmp_path / "bilm.pt", model, vocab)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            elmo.load_elmo(path)  # intact: loads silently
+            load(path)  # intact: loads silently
         zero_tensor_bytes(path)
-        with pytest.raises(CheckpointError, match=r"bilm\.pt is damaged.*python -m ptm_lib.pretrain_elmo"):
-            elmo.load_elmo(path)
+        with pytest.raises(CheckpointError, match=r"bilm\.pt is damaged.*remake it with: python -m "
+                                                  r"ptm_lib\.pretrain elmo --out " + re.escape(str(path))):
+            load(path)
 
     def test_an_old_checkpoint_without_a_checksum_loads_with_one_warning(self, tiny, tmp_path):
         model, tokenizer = tiny
-        path = save_checkpoint(tmp_path / "old.pt", model, tokenizer, {"command": "python -m demo"})
+        path = save(tmp_path / "old.pt", model, tokenizer, {"command": "python -m demo"})
         data = torch.load(path, weights_only=True)
-        del data[pretrain.CHECKSUM]
+        del data[checkpoints.CHECKSUM]
         torch.save(data, path)  # as ptm_lib saved it before checkpoints had a checksum
         with pytest.warns(UserWarning, match=r"old\.pt holds no checksum.*cannot be verified.*python -m demo") as seen:
-            loaded, _, meta = load_checkpoint(path)
+            loaded, _, meta = load(path)
         assert len(seen) == 1 and meta == {"command": "python -m demo"}
 
-    def test_an_elmo_checkpoint_in_the_generic_loader_names_load_elmo(self):
-        with pytest.raises(CheckpointError, match=r"is an ELMo checkpoint.*ptm_lib\.models\.elmo\.load_elmo"):
-            load_checkpoint(COMMITTED / "elmo_small.pt")
+    def test_a_checkpoint_of_another_kind_names_its_kind(self):
+        with pytest.raises(ValueError, match=r"elmo_small\.pt holds a model of kind 'elmo', not 'gpt'; load it "
+                                             r"with kind='elmo' or kind=None"):
+            load(COMMITTED / "elmo_small.pt", kind="gpt")
+        with pytest.raises(ValueError, match=r"holds a model of kind 'gpt', not 'bert'; load it with kind='gpt'"):
+            load(COMMITTED / "gpt_small.pt", kind="bert")
 
-    def test_a_gpt_checkpoint_in_load_elmo_names_load_checkpoint(self):
-        with pytest.raises(ValueError, match=r"holds a gpt model; load it with ptm_lib\.pretrain\.load_checkpoint"):
-            elmo.load_elmo(COMMITTED / "gpt_small.pt")
+    def test_an_unknown_kind_in_the_file_says_to_update(self, tiny, tmp_path):
+        path = save(tmp_path / "future.pt", *tiny, {"command": "python -m ptm_lib.pretrain electra"})
+        data = torch.load(path, weights_only=True)
+        torch.save({**data, "kind": "electra"}, path)
+        with pytest.raises(CheckpointError, match=r"kind 'electra', which this ptm_lib cannot load.*update ptm_lib, "
+                                                  r"or remake it with the command stored in it: python -m ptm_lib"):
+            load(path)
 
     @pytest.mark.parametrize("content", [b"hello world\n", b"", b"PK\x03\x04 truncated zip"])
-    @pytest.mark.parametrize("loader", [load_checkpoint, elmo.load_elmo])
-    def test_a_file_that_is_no_checkpoint_says_so(self, content, loader, tmp_path):
+    def test_a_file_that_is_no_checkpoint_says_so(self, content, tmp_path):
         path = tmp_path / "notes.pt"
         path.write_bytes(content)
         with pytest.raises(CheckpointError, match=r"notes\.pt is not a ptm-lib checkpoint.*torch\.load failed"):
-            loader(path)
+            load(path)
+
+    def test_a_file_of_another_layout_says_so(self, tmp_path):
+        torch.save({"weights": {}}, tmp_path / "other.pt")
+        with pytest.raises(CheckpointError, match=r"other\.pt is not a ptm-lib checkpoint.*python -m ptm_lib\.pretrain "
+                                                  r"gpt\|bert\|elmo --out .*ptm_lib\.checkpoints\.save"):
+            load(tmp_path / "other.pt")
+
+    def test_a_missing_file_names_the_command_that_makes_one(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match=r"No checkpoint at .*none\.pt\. Make one with: python -m "
+                                                    r"ptm_lib\.pretrain gpt\|bert\|elmo --out"):
+            load(tmp_path / "none.pt")
+        with pytest.raises(FileNotFoundError, match=r"Make one with: python -m ptm_lib\.pretrain elmo --out"):
+            load(tmp_path / "none.pt", kind="elmo")
+        with pytest.raises(FileNotFoundError, match=r"Make one with: ptm_lib\.checkpoints\.save\("):
+            load(tmp_path / "none.pt", kind="bert-token-classifier")
 
     def test_a_folder_is_not_a_checkpoint_file(self, tmp_path):
-        for loader in (load_checkpoint, elmo.load_elmo):
-            with pytest.raises(IsADirectoryError, match="is a folder, not a checkpoint file"):
-                loader(tmp_path)
+        with pytest.raises(IsADirectoryError, match="is a folder, not a checkpoint file"):
+            load(tmp_path)
 
     def test_an_unknown_kind_argument_lists_the_kinds(self):
-        with pytest.raises(ValueError, match=r"kind='GPT'; load_checkpoint reads \['bert', 'gpt'\]"):
-            load_checkpoint(COMMITTED / "gpt_small.pt", kind="GPT")
-        with pytest.raises(ValueError, match=r"holds a gpt model, not a bert; load it with kind='gpt'"):
-            load_checkpoint(COMMITTED / "gpt_small.pt", kind="bert")
+        with pytest.raises(ValueError, match=r"kind='GPT'; load reads \['bert', 'bert-encoder', .*'elmo', 'gpt'\]"):
+            load(COMMITTED / "gpt_small.pt", kind="GPT")
 
-    def test_save_names_the_right_saver_and_tokenizer(self, tiny, tmp_path):
+    def test_save_names_the_kinds_and_the_right_tokenizer(self, tiny, tmp_path):
         model, tokenizer = tiny
         bilm, vocab = tiny_bilm()
-        with pytest.raises(ValueError, match=r"got BiLM\. Save an ELMo BiLM with ptm_lib\.models\.elmo\.save_elmo"):
-            save_checkpoint(tmp_path / "x.pt", bilm, tokenizer, {})
+        with pytest.raises(ValueError, match=r"saves GPT, BertForPretraining, BiLM, .* got Linear; a new kind of "
+                                             r"model needs an entry in ptm_lib\.checkpoints\.KINDS"):
+            save(tmp_path / "x.pt", torch.nn.Linear(2, 2), tokenizer, {})
         with pytest.raises(TypeError, match=r"needs the gpt model's tokenizer, a BPETokenizer, got NoneType"):
-            save_checkpoint(tmp_path / "x.pt", model, None, {})
-        with pytest.raises(TypeError, match=r"save_elmo saves a BiLM, got GPT.*ptm_lib\.pretrain\.save_checkpoint"):
-            elmo.save_elmo(tmp_path / "x.pt", model, vocab, {})
+            save(tmp_path / "x.pt", model, None, {})
+        with pytest.raises(TypeError, match=r"needs the elmo model's word vocabulary, a Vocab, got BPETokenizer"):
+            save(tmp_path / "x.pt", bilm, tokenizer, {})
+        with pytest.raises(TypeError, match=r"needs the gpt model's tokenizer, a BPETokenizer, got Vocab"):
+            save(tmp_path / "x.pt", model, vocab, {})
+        small = train_bpe(["the cat"] * 5, vocab_size=20)
+        with pytest.raises(ValueError, match=rf"the tokenizer has {small.vocab_size} entries but the model's "
+                                             rf"config\.vocab_size is {tokenizer.vocab_size}"):
+            save(tmp_path / "x.pt", model, small, {})
         assert not list(tmp_path.iterdir())
 
     def test_save_to_a_folder_or_below_a_file_names_the_path(self, tiny, tmp_path):
         model, tokenizer = tiny
         with pytest.raises(IsADirectoryError, match=r"is a folder; give the checkpoint a file name"):
-            save_checkpoint(tmp_path, model, tokenizer, {})
+            save(tmp_path, model, tokenizer, {})
         (tmp_path / "a_file").write_text("x")
         with pytest.raises(NotADirectoryError, match=r"a_file is a file, not a folder; choose another path"):
-            save_checkpoint(tmp_path / "a_file" / "x.pt", model, tokenizer, {})
+            save(tmp_path / "a_file" / "x.pt", model, tokenizer, {})
 
     def test_a_failed_save_leaves_the_previous_file_whole(self, tiny, tmp_path, monkeypatch):
         model, tokenizer = tiny
-        path = save_checkpoint(tmp_path / "mine.pt", model, tokenizer, {"steps": 1})
+        path = save(tmp_path / "mine.pt", model, tokenizer, {"steps": 1})
         before = path.read_bytes()
 
         def interrupted(obj, f):
             Path(f).write_bytes(b"half a checkpoint")
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(pretrain.torch, "save", interrupted)
+        monkeypatch.setattr(checkpoints.torch, "save", interrupted)
         with pytest.raises(KeyboardInterrupt):
-            save_checkpoint(path, model, tokenizer, {"steps": 2})
+            save(path, model, tokenizer, {"steps": 2})
         assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["mine.pt"]
 
 

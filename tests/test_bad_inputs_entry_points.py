@@ -1,7 +1,7 @@
-"""Bad command lines of the pretraining entry points (python -m ptm_lib.pretrain gpt,
-ptm_lib.pretrain_bert, ptm_lib.pretrain_elmo): every option that cannot work is refused by
-argparse, naming the option and the fix, before any corpus is read or any step is trained;
-the commands stored in the committed checkpoints still run."""
+"""Bad command lines of the pretraining entry points (python -m ptm_lib.pretrain gpt|bert|elmo):
+every option that cannot work is refused by argparse, naming the option and the fix, before any
+corpus is read or any step is trained; a missing, unknown or misplaced objective is named; the
+commands stored in the committed checkpoints still run."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import re
 import pytest
 import torch
 
-from ptm_lib import pretrain, pretrain_bert, pretrain_elmo
+from ptm_lib import checkpoints, pretrain
 from ptm_lib.data.bpe import train_bpe
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import TransformerConfig
+from ptm_lib.pretrain import bert as pretrain_bert
+from ptm_lib.pretrain import elmo as pretrain_elmo
+from ptm_lib.pretrain import gpt as pretrain_gpt
 
-ENTRY_POINTS = {"gpt": (pretrain, ["gpt"]), "bert": (pretrain_bert, []), "elmo": (pretrain_elmo, [])}
+ENTRY_POINTS = sorted(pretrain.OBJECTIVES)
 
 
 class WorkStarted(Exception):
@@ -28,17 +31,17 @@ def no_work(monkeypatch):
     def work(*args, **kwargs):
         raise WorkStarted
 
-    monkeypatch.setattr(pretrain, "book_tokenizer", work)
-    monkeypatch.setattr(pretrain_bert, "book_wordpiece", work)
+    monkeypatch.setattr(pretrain_gpt, "book_tokenizer", work)
+    monkeypatch.setattr(pretrain_bert, "book_tokenizer", work)
     monkeypatch.setattr(pretrain_elmo.text, "pretraining_corpus", work)
-    monkeypatch.setattr(pretrain.runtime, "set_threads", lambda n: 1)  # leave the test session's threads alone
+    monkeypatch.setattr(pretrain_gpt.runtime, "set_threads", lambda n: 1)  # leave the test session's threads alone
 
 
-def refused(entry: str, argv: list[str], capsys) -> str:
-    """Run the entry point; it must exit with a usage error (code 2): return its message."""
-    module, first = ENTRY_POINTS[entry]
+def refused(entry: str | None, argv: list[str], capsys) -> str:
+    """Run ``python -m ptm_lib.pretrain [entry] argv``; it must exit with a usage error (code 2):
+    return its message."""
     with pytest.raises(SystemExit) as info:
-        module.main(first + argv)
+        pretrain.main(([entry] if entry else []) + argv)
     assert info.value.code == 2
     return capsys.readouterr().err
 
@@ -60,7 +63,7 @@ BAD_OPTIONS = [
 
 
 class TestEntryPoints:
-    @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+    @pytest.mark.parametrize("entry", ENTRY_POINTS)
     @pytest.mark.parametrize("flag, value, message", BAD_OPTIONS)
     def test_a_shared_option_that_cannot_work_is_refused_before_any_work(self, entry, flag, value, message,
                                                                          no_work, tmp_path, capsys):
@@ -68,7 +71,7 @@ class TestEntryPoints:
         err = refused(entry, ["--out", str(tmp_path / "x.pt"), flag, value], capsys)
         assert re.search(message, err), err
 
-    @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+    @pytest.mark.parametrize("entry", ENTRY_POINTS)
     def test_out_that_is_a_folder_is_refused_before_any_work(self, entry, no_work, tmp_path, capsys):
         err = refused(entry, ["--out", str(tmp_path)], capsys)
         assert "argument --out:" in err and f"is a folder; give a file path in it, e.g. {tmp_path / 'model.pt'}" in err
@@ -102,15 +105,22 @@ class TestEntryPoints:
         err = refused(entry, ["--out", str(tmp_path / "x.pt"), *argv], capsys)
         assert re.search(message, err), err
 
-    @pytest.mark.parametrize("name, entry", [("gpt_small.pt", "gpt"), ("bert_small.pt", "bert"),
-                                             ("elmo_small.pt", "elmo")])
-    def test_the_commands_stored_in_the_committed_checkpoints_still_start(self, name, entry, no_work):
-        command = torch.load(pretrain.checkpoint_path(name), weights_only=True)["meta"]["command"].split()
-        module, first = ENTRY_POINTS[entry]
-        argv = command[3:]
-        assert argv[:len(first)] == first
+    def test_a_missing_unknown_or_misplaced_objective_is_named(self, capsys):
+        assert "the following arguments are required: objective" in refused(None, [], capsys)
+        err = refused("gtp", ["--steps", "3"], capsys)
+        assert "argument objective: invalid choice: 'gtp' (choose from 'gpt', 'bert', 'elmo')" in err
+        err = refused(None, ["--steps", "3", "bert", "--out", "x.pt"], capsys)
+        assert "the objective comes first, then its options: python -m ptm_lib.pretrain bert --steps 3 --out x.pt" \
+            in err
+        assert "python -m ptm_lib.pretrain gpt|bert|elmo --steps 3" in refused(None, ["--steps", "3"], capsys)
+
+    @pytest.mark.parametrize("name", ["gpt_small.pt", "bert_small.pt", "elmo_small.pt"])
+    def test_the_commands_stored_in_the_committed_checkpoints_still_start(self, name, no_work):
+        meta = torch.load(checkpoints.book_checkpoint(name), weights_only=True)["meta"]
+        command = meta["command"].split()
+        assert command[:4] == ["python", "-m", "ptm_lib.pretrain", name.split("_")[0]]
         with pytest.raises(WorkStarted):
-            module.main(argv)
+            pretrain.main(command[3:])
 
     def test_a_save_that_fails_after_training_keeps_the_model(self, tmp_path, monkeypatch):
         tokenizer = train_bpe(["the cat sat on the mat"] * 5, vocab_size=40)
@@ -119,9 +129,9 @@ class TestEntryPoints:
         monkeypatch.setattr(pretrain.tempfile, "gettempdir", lambda: str(tmp_path))
 
         def save(out):
-            return pretrain.save_checkpoint(out, model, tokenizer, {"steps": 1})
+            return checkpoints.save(out, model, tokenizer, {"steps": 1})
 
         with pytest.raises(SystemExit, match=r"could not write .*gone/gpt\.pt.*saved to .*gpt-rescued-.*\.pt instead"):
             pretrain.save_or_rescue(save, tmp_path / "gone" / "gpt.pt")
         (rescued,) = tmp_path.glob("gpt-rescued-*.pt")
-        assert pretrain.load_checkpoint(rescued)[2] == {"steps": 1}
+        assert checkpoints.load(rescued)[2] == {"steps": 1}

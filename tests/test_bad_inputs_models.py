@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ptm_lib.models import bert, elmo, gpt, nnlm
-from ptm_lib.models.transformer import TransformerConfig, check_ids
+from ptm_lib.data.vocab import check_ids
+from ptm_lib.models.transformer import TransformerConfig
 
 V = 40
 RETOKENIZE = r"outside the vocabulary 0..39 \(40 tokens in this model\); encode the"
@@ -65,7 +66,7 @@ class TestTokenIds:
     def test_nnlm_loss_and_padding(self, models):
         model = models["nnlm"]
         with pytest.raises(ValueError, match=r"next-word ids hold 40, .*encode the words with the Vocab"):
-            nnlm.lm_loss(model, (torch.tensor([[1, 2, 3]]), torch.tensor([V])))
+            nnlm.nnlm_loss(model, (torch.tensor([[1, 2, 3]]), torch.tensor([V])))
         with pytest.raises(ValueError, match=r"word ids hold 40, .*encode the words with the Vocab"):
             model.next_word_distribution([1], pad_id=V)
 

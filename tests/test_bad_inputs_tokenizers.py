@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptm_lib import pretrain
+from ptm_lib import checkpoints
 from ptm_lib.data.bpe import UnknownTextWarning, learn_bpe, train_bpe
 from ptm_lib.data.vocab import Vocab
 from ptm_lib.data.wordpiece import train_wordpiece
@@ -24,7 +24,7 @@ TEXTS = ["the cat sat on the mat", "the dog sat on the log", "lower lowest newer
 @pytest.fixture(scope="module")
 def book_bpe():
     """The tokenizer saved with chapter 6's GPT checkpoint."""
-    return pretrain.load_checkpoint(pretrain.checkpoint_path("gpt_small.pt"))[1]
+    return checkpoints.load(checkpoints.book_checkpoint("gpt_small.pt"))[1]
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,14 @@ import torch
 import torch.nn.functional as F
 
 from ptm_lib.data.mlm import mask_for_mlm
+from ptm_lib.models import bert as bert_module
 from ptm_lib.models.bert import (
-    BERT, IGNORE, BertConfig, BertForPretraining, BertForSequenceClassification, BertForSpanExtraction,
-    BertForTokenClassification, best_span, load_model, mean_pool, mlm_loss, pretraining_loss, save_model,
-    sequence_classification_loss, span_loss, token_classification_loss)
+    BERT, BertConfig, BertForPretraining, BertForSequenceClassification, BertForSpanExtraction,
+    BertForTokenClassification, best_span, mean_pool, mlm_loss, pretraining_loss, sequence_classification_loss,
+    span_loss, token_classification_loss)
 from ptm_lib.models.gpt import GPT
-from ptm_lib.models.transformer import Block, Transformer, TransformerConfig, padding_mask
-from ptm_lib.train import fit
+from ptm_lib.models.transformer import Block, Transformer, TransformerConfig, activation, init_normal, padding_mask
+from ptm_lib.train import IGNORE, fit
 
 V, T, D, H, L = 31, 12, 16, 4, 2
 CLS, SEP, PAD, MASK = 1, 2, 0, 3
@@ -78,8 +79,26 @@ def test_blocks_are_the_shared_post_norm_transformer_blocks(bert):
     ids = batch_ids()
     attention = torch.ones_like(ids)
     attention[0, 5:] = 0
-    expected, _ = stack.run_blocks(bert.embed(ids), padding_mask(attention))
-    assert torch.allclose(bert(ids, attention_mask=attention).hidden, expected, atol=1e-6)
+    expected = stack.run_blocks(bert.embed(ids), padding_mask(attention), need_weights=True, all_layers=True)
+    got = bert(ids, attention_mask=attention, need_weights=True)
+    assert torch.allclose(got.hidden, expected.hidden, atol=1e-6)
+    assert len(got.hidden_states) == len(expected.hidden_states) == L + 1
+    assert all(torch.equal(a, b) for a, b in zip(got.hidden_states, expected.hidden_states))
+    assert all(torch.equal(a, b) for a, b in zip(got.attentions, expected.attentions))
+
+
+def test_forward_is_embed_then_run_blocks_then_pool(bert):
+    ids, segments = batch_ids(), torch.zeros(3, T, dtype=torch.long)
+    segments[:, 5:] = 1
+    attention = torch.ones_like(ids)
+    attention[2, 8:] = 0
+    out = bert(ids, segments, attention, need_weights=True)
+    blocks = bert.transformer.run_blocks(bert.embed(ids, segments), padding_mask(attention), need_weights=True,
+                                         all_layers=True)  # eval mode: the dropout is the identity
+    assert torch.equal(out.hidden, blocks.hidden) and torch.equal(out.pooled, bert.pool(blocks.hidden))
+    assert len(out.hidden_states) == L + 1 and len(out.attentions) == L
+    for a, b in zip(out.hidden_states + out.attentions, blocks.hidden_states + blocks.attentions):
+        assert torch.equal(a, b)
 
 
 def test_every_position_sees_the_whole_sequence(bert):
@@ -253,22 +272,23 @@ def test_span_extraction_scores_and_best_span():
     assert best_span(s, e, max_length=1).tolist() == [[2, 2]], "one-token spans only: 0 + 8 is the best"
 
 
-# --- save / load ---
+# --- save / load (ptm_lib.checkpoints; a pretraining BertForPretraining also needs its tokenizer) ---
 
 @pytest.mark.parametrize("make", [
-    lambda c: BertForPretraining(c),
     lambda c: BertForSequenceClassification(c, num_labels=3, dropout=0.2),
     lambda c: BertForSpanExtraction(BERT(c)),
     lambda c: BERT(c),
 ])
 def test_save_load_round_trip(tmp_path, make):
+    from ptm_lib import checkpoints
+
     torch.manual_seed(0)
     model = make(config(dropout=0.1)).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)
-    path = save_model(model, tmp_path / "model.pt")
-    again = load_model(path)
+    path = checkpoints.save(tmp_path / "model.pt", model)
+    again, _, _ = checkpoints.load(path)
     assert type(again) is type(model) and again.config == model.config and not again.training
     batch = masked_batch()
     out_a = model(batch["ids"], batch["segments"], batch["attention_mask"])
@@ -276,20 +296,43 @@ def test_save_load_round_trip(tmp_path, make):
     for a, b in zip(out_a if isinstance(out_a, tuple) else [out_a], out_b if isinstance(out_b, tuple) else [out_b]):
         if isinstance(a, torch.Tensor):
             assert torch.equal(a, b)
-    if isinstance(again, BertForPretraining):
-        assert again.mlm.decoder.weight is again.bert.transformer.tok.weight, "still tied after loading"
     if isinstance(again, BertForSequenceClassification):
         assert again.num_labels == 3 and again.drop.p == 0.2
 
 
-def test_load_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="save_model"):
-        load_model(tmp_path / "none.pt")
-    torch.save({"weights": 1}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a BERT file"):
-        load_model(tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="save_model saves"):
-        save_model(GPT(TransformerConfig(V)), tmp_path / "gpt.pt")
+def test_ignore_is_the_one_label_of_ptm_lib_train():
+    assert bert_module.IGNORE is IGNORE == -100  # still importable from models.bert
+
+
+def test_masked_lm_head_uses_the_configured_activation():
+    head = BertForPretraining(config(activation="gelu_tanh")).mlm
+    x = torch.randn(5, D)
+    assert torch.equal(head.act(x), activation("gelu_tanh")(x))
+
+
+def test_bert_init_is_its_own_scheme_drawn_after_the_whole_encoder_is_built(monkeypatch):
+    """BERT.reset_parameters: the stack with the "bert" scheme, then the segment table and the pooler,
+    drawn after everything is built (the order of the random draws that the seeded models of chapter 7,
+    and so its saved outputs and checkpoints, rely on)."""
+    c = config()
+    torch.manual_seed(0)
+    bert = BERT(c)
+    torch.manual_seed(0)
+    stack = Transformer(c)  # PyTorch's default init, then GPT-2's
+    segment, norm, pooler = (torch.nn.Embedding(c.type_vocab_size, D), torch.nn.LayerNorm(D, eps=c.layer_norm_eps),
+                             torch.nn.Linear(D, D))
+    init_normal(stack, segment, pooler)  # N(0, 0.02) everywhere, in module order
+    expected = {**{f"transformer.{k}": v for k, v in stack.state_dict().items()},
+                **{f"segment.{k}": v for k, v in segment.state_dict().items()},
+                **{f"embed_norm.{k}": v for k, v in norm.state_dict().items()},
+                **{f"pooler.{k}": v for k, v in pooler.state_dict().items()}}
+    assert bert.state_dict().keys() == expected.keys()
+    assert all(torch.equal(v, expected[k]) for k, v in bert.state_dict().items())
+    # reset_parameters is the per-model choice, and __init__ calls it
+    calls = []
+    monkeypatch.setattr(BERT, "reset_parameters", lambda self: calls.append(self))
+    again = BERT(c)
+    assert calls == [again]
 
 
 def test_bert_initialises_every_weight_as_the_paper_not_with_gpt2_residual_scaling():
@@ -300,3 +343,10 @@ def test_bert_initialises_every_weight_as_the_paper_not_with_gpt2_residual_scali
         for proj in (block.attn.proj, block.mlp.proj):
             assert abs(proj.weight.std().item() - 0.02) < 0.002
     assert abs(bert.transformer.tok.weight.std().item() - 0.02) < 0.002
+    with torch.no_grad():
+        for p in bert.parameters():
+            p.add_(1.0)
+    bert.reset_parameters()
+    assert abs(bert.transformer.blocks[7].mlp.proj.weight.std().item() - 0.02) < 0.002
+    assert abs(bert.segment.weight.std().item() - 0.02) < 0.005 and (bert.pooler.bias == 0).all()
+    assert (bert.embed_norm.weight == 2.0).all(), "LayerNorms are left as they are"

@@ -2,10 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptm_lib.bertology import PATTERNS, best_threshold, encode_words, pattern_scores, threshold_accuracy, top_heads, \
-    word_vectors
-from ptm_lib.data.wordpiece import train_wordpiece
-from ptm_lib.models.bert import BERT, BertConfig
+from ptm_lib.bertology import PATTERNS, pattern_scores, top_heads
 
 CLS, SEP = 2, 3
 
@@ -42,32 +39,8 @@ def test_same_token_looks_at_other_occurrences_only():
         pattern_scores([], ids, mask, CLS, SEP)
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
-    return train_wordpiece(["the bank raised rates", "banking is a business", "they played in the park"] * 3,
-                           vocab_size=60)
+def test_chapter_7_uses_chapter_4s_word_vector_tools_not_copies_of_them():
+    from ptm_lib import bertology, probing
 
-
-def test_word_vectors_average_a_words_pieces_at_every_layer(tokenizer):
-    torch.manual_seed(0)
-    bert = BERT(BertConfig(tokenizer.vocab_size, max_len=16, d_model=8, n_layers=2, n_heads=2)).eval()
-    sentences = [["the", "banking", "business"], ["they", "played"]]
-    ids, mask, word_ids = encode_words(tokenizer, sentences)
-    vectors = word_vectors(bert, tokenizer, sentences, [1, 0], batch_size=1)
-    assert vectors.shape == (2, 3, 8)
-    with torch.no_grad():
-        states = torch.stack(bert(ids, attention_mask=mask).hidden_states, 1)  # (2, 3, T, 8)
-    pieces = [t for t, w in enumerate(word_ids[0]) if w == 1]
-    assert len(pieces) >= 1
-    torch.testing.assert_close(vectors[0], states[0][:, pieces].mean(1))
-    with pytest.raises(ValueError, match="outside the sentence"):
-        word_vectors(bert, tokenizer, sentences, [3, 0])
-
-
-def test_threshold_is_chosen_on_dev_and_applied_to_test():
-    t, acc = best_threshold([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
-    assert acc == 1.0 and 0.2 < t < 0.8
-    t, test_acc = threshold_accuracy([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], [0.3, 0.7], [1, 1])
-    assert test_acc == (0.5 if t > 0.3 else 1.0)
-    with pytest.raises(ValueError, match="as many labels"):
-        best_threshold([0.1], [])
+    for name in ("word_vectors", "cosine", "threshold_accuracy"):
+        assert getattr(bertology, name) is getattr(probing, name)

@@ -5,12 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ptm_lib.data.bilm import build_vocab, char_ids, encode_batch
 from ptm_lib.data.lm import Batches
 from ptm_lib.models.elmo import (
-    BOW, EOW, BiLM, BiLMConfig, ScalarMix, bilm_loss, build_vocab, char_ids, corpus_windows,
-    direction_perplexity, embed_sentences, encode_batch, load_elmo, reverse_padded, save_elmo,
+    BiLM, BiLMConfig, ScalarMix, bilm_loss, direction_perplexity, embed_sentences, reverse_padded,
 )
-from ptm_lib.pretrain_elmo import pretrain_elmo
 from ptm_lib.train import MixedPrecisionFallback, cpu_autocast_works, fit
 
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
@@ -50,30 +49,7 @@ def test_scalar_mix_weights_sum_to_one_and_learn():
         mix(torch.randn(2, 4, 6))
 
 
-# ----------------------------------------------------------------------------- inputs
-
-
-def test_char_ids_marks_bytes_cut_and_specials():
-    assert char_ids("ab", 6) == [BOW, ord("a") + 1, ord("b") + 1, EOW, 0, 0]
-    assert char_ids("abcdefgh", 5) == [BOW, ord("a") + 1, ord("b") + 1, ord("c") + 1, EOW]  # cut
-    assert len(char_ids("é", 6)) == 6 and char_ids("é", 6)[1:3] == [0xC3 + 1, 0xA9 + 1]  # UTF-8 bytes
-    assert char_ids("<s>", 5)[:3] == [BOW, 259, EOW] and char_ids("</s>", 5)[:3] == [BOW, 260, EOW]
-    assert char_ids("<pad>", 5) == [0] * 5
-    with pytest.raises(ValueError, match="at least 3"):
-        char_ids("a", 2)
-
-
-def test_encode_batch_pads_on_the_right_and_keeps_unknown_spelling():
-    words, chars = batch([["the", "zebra"], ["a", "cat", "sat"]], boundaries=True)
-    pad, unk = VOCAB["<pad>"], VOCAB["<unk>"]
-    assert words.shape == (2, 5) and chars.shape == (2, 5, 10)
-    assert VOCAB.decode(words[0]) == ["<s>", "the", "<unk>", "</s>", "<pad>"] and words[0, 4] == pad
-    assert words[0, 2] == unk and chars[0, 2].tolist() == char_ids("zebra", 10)
-    assert (chars[0, 4] == 0).all()
-    with pytest.raises(ValueError, match="token lists"):
-        encode_batch(["the cat"], VOCAB)
-    with pytest.raises(ValueError, match="empty"):
-        encode_batch([[]], VOCAB)
+# ----------------------------------------------------------------------------- padding (the inputs: test_bilm_data.py)
 
 
 def test_reverse_padded_reverses_within_each_length_and_is_an_involution():
@@ -82,16 +58,6 @@ def test_reverse_padded_reverses_within_each_length_and_is_an_involution():
     assert out.tolist() == [[3, 2, 1, 0], [5, 4, 0, 0]]
     feats = torch.randn(2, 4, 3)
     torch.testing.assert_close(reverse_padded(reverse_padded(feats, torch.tensor([4, 1])), torch.tensor([4, 1])), feats)
-
-
-def test_corpus_windows_match_encode_batch():
-    words, chars = corpus_windows(SENTENCES, VOCAB, length=5, max_chars=10)
-    stream = [w for s in SENTENCES for w in s]
-    assert words.shape == (len(stream) // 5, 5) and chars.shape == (len(stream) // 5, 5, 10)
-    ref_words, ref_chars = batch([stream[:5], stream[5:10]])
-    assert torch.equal(words[:2], ref_words) and torch.equal(chars[:2].long(), ref_chars)
-    with pytest.raises(ValueError, match="fewer than one window"):
-        corpus_windows([["a"]], VOCAB, length=5)
 
 
 # ----------------------------------------------------------------------------- the biLM
@@ -240,29 +206,4 @@ def test_trains_under_bf16_autocast(encoder):
     assert mixed.shape == (len(SENTENCES), 8, 16) and torch.isfinite(mixed).all()
 
 
-def test_checkpoint_round_trip(tmp_path):
-    model = tiny("char", lstm_hidden=12)
-    path = save_elmo(tmp_path / "ckpt" / "elmo.pt", model, VOCAB, {"steps": 3, "torch": torch.__version__})
-    loaded, vocab, meta = load_elmo(path)
-    assert meta == {"steps": 3, "torch": str(torch.__version__)} and not loaded.training
-    assert vocab.itos == VOCAB.itos and (vocab.counts == VOCAB.counts).all() and vocab.min_count == 1
-    assert loaded.config == model.config
-    for name, value in model.state_dict().items():
-        torch.testing.assert_close(loaded.state_dict()[name], value.half().float())
-    words, chars = batch()
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(words, chars), model(words, chars), atol=2e-2, rtol=0)
-    with pytest.raises(FileNotFoundError, match="pretrain_elmo"):
-        load_elmo(tmp_path / "none.pt")
-    torch.save({"format": "ptm-lib checkpoint 1", "kind": "gpt"}, tmp_path / "gpt.pt")
-    with pytest.raises(ValueError, match="not a ptm-lib ELMo checkpoint"):
-        load_elmo(tmp_path / "gpt.pt")
-
-
-def test_pretrain_entry_point_on_a_tiny_corpus():
-    config = BiLMConfig(vocab_size=len(VOCAB), d_model=8, max_chars=10, char_dim=4, filters=FILTERS)
-    model, history = pretrain_elmo(config, VOCAB, steps=3, batch_size=2, seq_len=4, device="cpu",
-                                   documents=SENTENCES, held_out=SENTENCES[:2])
-    assert isinstance(model, BiLM) and {"forward", "backward"} <= set(history.val[-1])
-    with pytest.raises(ValueError, match="vocab_size"):
-        pretrain_elmo(BiLMConfig(vocab_size=5), VOCAB, steps=1, documents=SENTENCES)
+# checkpoints: tests/test_checkpoints.py; pretraining: tests/test_pretrain_elmo.py

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ptm_lib.models.gpt import GPT, lm_loss, sample
-from ptm_lib.models.transformer import TransformerConfig
+from ptm_lib.models.transformer import Transformer, TransformerConfig, padding_mask
 from ptm_lib.train import fit
 
 V, T, D = 31, 16, 32
@@ -26,6 +26,28 @@ def test_tied_weights_and_shapes(model):
     # the causal mask is applied: attention to later positions is exactly zero
     lower = torch.ones(T, T, dtype=torch.bool).tril().expand_as(attentions[0])
     assert (attentions[0][~lower] == 0).all() and (attentions[0][lower] > 0).all()
+
+
+def test_forward_is_embed_then_causal_run_blocks_then_tied_head(model):
+    model.eval()
+    ids = torch.randint(0, V, (2, T))
+    attention = torch.ones_like(ids)
+    attention[1, 10:] = 0
+    t = model.transformer
+    out = t.run_blocks(t.embed(ids), padding_mask(attention), causal=True)  # eval: the dropout is the identity
+    assert torch.equal(model(ids, attention), model.lm_head(out.hidden))
+    assert torch.equal(model(ids), model.lm_head(t.run_blocks(t.embed(ids), causal=True).hidden))
+
+
+def test_gpt_keeps_the_stacks_gpt2_initialisation():
+    config = TransformerConfig(V, max_len=T, d_model=64, n_layers=8, n_heads=4)
+    torch.manual_seed(0)
+    gpt = GPT(config)
+    torch.manual_seed(0)
+    stack = Transformer(config)
+    assert all(torch.equal(a, b) for a, b in zip(gpt.transformer.state_dict().values(), stack.state_dict().values()))
+    assert gpt.transformer.blocks[0].mlp.proj.weight.std().item() == pytest.approx(0.02 / 4, rel=0.1)
+    assert gpt.transformer.blocks[0].mlp.fc.weight.std().item() == pytest.approx(0.02, rel=0.1)
 
 
 def test_num_parameters_counts_the_tied_matrix_once(model):
@@ -104,6 +126,9 @@ def test_generate_crops_context_and_restores_mode(model):
     model.train()
     long = model.generate(torch.randint(0, V, (2, T + 5)), 6, greedy=True)
     assert long.shape == (2, T + 11) and model.training
+    with pytest.raises(ValueError, match="outside the vocabulary"):  # fails inside the loop: mode still restored
+        model.generate(torch.full((1, 2), V), 2)
+    assert model.training and torch.is_grad_enabled()
     # each step saw exactly the last max_len tokens
     model.eval()
     for j in range(T + 5, T + 11):

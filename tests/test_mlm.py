@@ -3,8 +3,8 @@ import random
 import pytest
 import torch
 
-from ptm_lib.data.mlm import (
-    IGNORE, PairExample, mask_for_mlm, nsp_pairs, pack_pair, pad_pairs, pretraining_batch, truncate_pair)
+from ptm_lib.data.mlm import PairExample, mask_for_mlm, nsp_pairs, pack_pair, pad_pairs, pretraining_batch, truncate_pair
+from ptm_lib.train import IGNORE
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 SPECIALS = {PAD, UNK, CLS, SEP, MASK}

@@ -7,9 +7,9 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 from ptm_lib.data import sources, ner
-from ptm_lib.data.mlm import IGNORE
 from ptm_lib.data.ner import TaggedSentence
 from ptm_lib.data.wordpiece import SPECIALS, WordPieceTokenizer, load_minilm_tokenizer, train_wordpiece
+from ptm_lib.train import IGNORE
 
 CORPUS = ["the cat sat on the mat", "paul simon played in new york", "the band played at the stadium",
           "we love new york city", "simon and the cat went home"] * 3

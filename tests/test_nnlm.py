@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ptm_lib.data.lm import Batches, context_windows, perplexity
-from ptm_lib.models.nnlm import NNLM, NNLMConfig, lm_loss
+from ptm_lib.models.nnlm import NNLM, NNLMConfig, nnlm_loss
 from ptm_lib.train import fit
 
 V, N_CTX, EMB, HID = 20, 3, 8, 16
@@ -74,7 +74,7 @@ def test_memorises_a_tiny_corpus(model):
     ids = torch.randint(1, V, (80,))  # random words: each 3-word context is (almost surely) unique
     X, y = context_windows(ids, N_CTX, pad_id=0)
     assert perplexity(model, X, y) > V / 2  # untrained: close to uniform
-    history = fit(model, Batches(X, y, batch_size=16, seed=0), lm_loss, steps=400, lr=1e-2,
+    history = fit(model, Batches(X, y, batch_size=16, seed=0), nnlm_loss, steps=400, lr=1e-2,
                   evaluate=lambda m: {"ppl": perplexity(m, X, y)}, eval_every=100)
     assert history.last("ppl") < 1.5
     assert math.exp(history.last("loss", "train")) < 1.5
@@ -82,5 +82,5 @@ def test_memorises_a_tiny_corpus(model):
 
 def test_trains_under_bf16_autocast(model):
     X, y = context_windows(torch.randint(1, V, (40,)), N_CTX, pad_id=0)
-    history = fit(model, Batches(X, y, 8), lm_loss, steps=3, amp="bf16", device="cpu")
+    history = fit(model, Batches(X, y, 8), nnlm_loss, steps=3, amp="bf16", device="cpu")
     assert all(math.isfinite(r["loss"]) for r in history.train)

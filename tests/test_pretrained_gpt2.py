@@ -56,6 +56,22 @@ def test_logits_match_hugging_face(saved):
     assert ours.num_parameters() == hf.num_parameters()
 
 
+def test_every_layer_matches_hugging_face(saved):
+    """run_blocks(all_layers=True) gives Hugging Face's output_hidden_states: the input, each block's
+    output, and the last one after ln_f."""
+    hf, path = saved
+    ours = load_gpt2(path)
+    ids = random_ids()
+    with torch.no_grad():
+        expected = hf(ids, output_hidden_states=True).hidden_states
+        t = ours.transformer
+        got = t.run_blocks(t.embed(ids), causal=True, all_layers=True)
+    assert len(got.hidden_states) == len(expected) == 3
+    for a, b in zip(got.hidden_states, expected):
+        assert torch.allclose(a, b, atol=1e-5)
+    assert torch.equal(got.hidden_states[-1], got.hidden)
+
+
 def test_logits_match_with_right_padding(saved):
     hf, path = saved
     ours = load_gpt2(path)

@@ -2,11 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from ptm_lib.finetune import TensorBatches
-from ptm_lib.models.elmo import BiLM, BiLMConfig, build_vocab, embed_sentences
-from ptm_lib.probing import (IGNORE, FeatureTagger, pad_features, predict_tags, probe_accuracy, tagging_loss,
-                             word_layer_vectors)
-from ptm_lib.train import fit
+from ptm_lib.data.batches import TensorBatches
+from ptm_lib.data.bilm import build_vocab
+from ptm_lib.data.wordpiece import train_wordpiece
+from ptm_lib.models.bert import BERT, BertConfig
+from ptm_lib.models.elmo import BiLM, BiLMConfig, embed_sentences
+from ptm_lib.probing import (FeatureTagger, best_threshold, encode_words, pad_features, predict_tags, probe_accuracy,
+                             tagging_loss, threshold_accuracy, word_layer_vectors, word_vectors)
+from ptm_lib.train import IGNORE, fit
 
 SENTENCES = [s.split() for s in ["the cat sat on the mat", "a dog ran", "the dog saw a cat on the mat"]]
 VOCAB = build_vocab(SENTENCES, min_count=1)
@@ -92,3 +95,37 @@ def test_tagger_reads_static_word_vectors_beside_the_layers():
         log_every=200)
     predicted = predict_tags(tagger, pad_features(feats, static=words))
     assert np.mean([p == t for ps, ts in zip(predicted, tags) for p, t in zip(ps, ts)]) > 0.9
+
+
+# ----------------------------------------------------------------------------- a BERT's word vectors
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_wordpiece(["the bank raised rates", "banking is a business", "they played in the park"] * 3,
+                           vocab_size=60)
+
+
+def test_word_vectors_average_a_words_pieces_at_every_layer(tokenizer):
+    torch.manual_seed(0)
+    bert = BERT(BertConfig(tokenizer.vocab_size, max_len=16, d_model=8, n_layers=2, n_heads=2)).eval()
+    sentences = [["the", "banking", "business"], ["they", "played"]]
+    ids, mask, word_ids = encode_words(tokenizer, sentences)
+    vectors = word_vectors(bert, tokenizer, sentences, [1, 0], batch_size=1)
+    assert vectors.shape == (2, 3, 8)
+    with torch.no_grad():
+        states = torch.stack(bert(ids, attention_mask=mask).hidden_states, 1)  # (2, 3, T, 8)
+    pieces = [t for t, w in enumerate(word_ids[0]) if w == 1]
+    assert len(pieces) >= 1
+    torch.testing.assert_close(vectors[0], states[0][:, pieces].mean(1))
+    with pytest.raises(ValueError, match="outside the sentence"):
+        word_vectors(bert, tokenizer, sentences, [3, 0])
+
+
+def test_threshold_is_chosen_on_dev_and_applied_to_test():
+    t, acc = best_threshold([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+    assert acc == 1.0 and 0.2 < t < 0.8
+    t, test_acc = threshold_accuracy([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], [0.3, 0.7], [1, 1])
+    assert test_acc == (0.5 if t > 0.3 else 1.0)
+    with pytest.raises(ValueError, match="as many labels"):
+        best_threshold([0.1], [])

@@ -5,16 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ptm_lib.data.synthetic import (
-    IGNORE,
-    DelayedCopyStream,
-    copy_accuracy,
-    copy_loss,
-    delayed_copy,
-    masked_accuracy,
-)
+from ptm_lib.data.synthetic import DelayedCopyStream, copy_accuracy, copy_loss, delayed_copy
+from ptm_lib.evaluate import fraction_correct
 from ptm_lib.long_range import long_range_accuracy
 from ptm_lib.models.sequence import ConvLM, LSTMLM
+from ptm_lib.train import IGNORE
 
 
 @pytest.mark.parametrize("delay", [1, 3, 9])
@@ -64,18 +59,18 @@ def test_clear_errors(kwargs, match):
 def test_accuracy_counts_only_scored_positions():
     inputs, targets = delayed_copy(3, 10, 4, alphabet=5)
     perfect = F.one_hot(targets.clamp(min=0), 5).float()  # at ignored positions this "predicts" symbol 0
-    assert masked_accuracy(perfect, targets) == 1.0
+    assert fraction_correct(perfect.argmax(-1), targets) == 1.0
     wrong_at_ignored = perfect.clone()
     wrong_at_ignored[:, :4] = torch.tensor([0.0, 0.0, 0.0, 0.0, 9.0])
-    assert masked_accuracy(wrong_at_ignored, targets) == 1.0
+    assert fraction_correct(wrong_at_ignored.argmax(-1), targets) == 1.0
     half = perfect.clone()
     half[:, 4:7] = 0  # ties -> argmax 0; exactly the targets that are 0 stay right
     expected = 1 - ((targets[:, 4:7] != 0).sum() / (targets != IGNORE).sum()).item()
-    assert masked_accuracy(half, targets) == pytest.approx(expected)
+    assert fraction_correct(half.argmax(-1), targets) == pytest.approx(expected)
     with pytest.raises(ValueError, match="nothing to score"):
-        masked_accuracy(perfect[:, :4], targets[:, :4])
-    with pytest.raises(ValueError, match="class dimension"):
-        masked_accuracy(perfect[:, :5], targets)
+        fraction_correct(perfect[:, :4].argmax(-1), targets[:, :4])
+    with pytest.raises(ValueError, match="one shape"):
+        fraction_correct(perfect[:, :5].argmax(-1), targets)
 
 
 def test_copy_loss_is_cross_entropy_over_scored_positions():
@@ -91,14 +86,14 @@ def test_copy_loss_is_cross_entropy_over_scored_positions():
         copy_loss(three_symbols, (inputs, targets))
 
 
-def test_copy_accuracy_restores_mode_and_matches_masked_accuracy():
+def test_copy_accuracy_restores_mode_and_scores_the_whole_set():
     torch.manual_seed(0)
     model = ConvLM(6, 8, 2, dropout=0.1).train()
     inputs, targets = delayed_copy(10, 12, 2, alphabet=6)
     acc = copy_accuracy(model, inputs, targets, batch_size=3)
     assert model.training
     with torch.no_grad():
-        assert acc == pytest.approx(masked_accuracy(model.eval()(inputs), targets))
+        assert acc == pytest.approx(fraction_correct(model.eval()(inputs).argmax(-1), targets))
 
 
 def test_long_range_runner_shows_the_receptive_field(monkeypatch):

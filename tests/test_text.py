@@ -184,3 +184,79 @@ def test_pretraining_corpus_excludes_bbc_test(fake_bbc, tmp_path, monkeypatch):
     assert corpus[0] == ["wiki", "words", "here"]
     assert corpus[1:] == [tokens[i] for i in split["train"]]
     assert len(corpus) == 1 + 22 - 4
+
+
+def test_pretraining_texts_and_held_out_articles_are_the_same_documents_in_every_form(fake_bbc, tmp_path,
+                                                                                      monkeypatch):
+    bbc_path = sources.path("bbc_news", "articles")
+    wiki = tmp_path / "wiki.xml.bz2"
+    wiki.write_bytes(bz2.compress(
+        ('<mediawiki xmlns="x">' + _page("W", "Wiki words here.") + "</mediawiki>").encode()))
+    files = {("bbc_news", "articles"): bbc_path, ("enwiki_sample", "xml"): wiki}
+    monkeypatch.setattr(sources, "path", lambda name, key: files[name, key])
+    docs, split = text.load_bbc(), text.bbc_split()
+    raw = text.pretraining_texts()
+    assert raw == ["Wiki words here."] + [docs[i][2] for i in split["train"]]
+    assert [text.tokenize(r) for r in raw] == text.pretraining_corpus()
+    held = text.held_out_articles()
+    assert held == [docs[i] for i in split["test"]] and len(held) == 4
+    assert text.held_out_corpus() == [text.tokenize(raw) for _, _, raw in held]
+    assert not {(t, i) for t, i, _ in held} & {docs[i][:2] for i in split["train"]}  # never pretrained on
+
+
+# ---------------------------------------------------------------------------- sentences
+
+PARAGRAPH = ('Mr. Smith paid $3.5m for the firm on Jan. 5 and J. K. Rowling said: "It is a '
+             'bargain." Was it? Prices rose 2.5% in 2004! Dr. Jones, of the U.S. Treasury, '
+             "disagreed. He said no. 'Not now,' she said")
+
+
+def test_split_sentences_skips_abbreviations_initials_and_numbers():
+    assert text.split_sentences(PARAGRAPH) == [
+        'Mr. Smith paid $3.5m for the firm on Jan. 5 and J. K. Rowling said: "It is a bargain."',
+        "Was it?",
+        "Prices rose 2.5% in 2004!",
+        "Dr. Jones, of the U.S. Treasury, disagreed.",
+        "He said no.",
+        "'Not now,' she said",
+    ]
+    assert text.split_sentences("") == []
+    assert text.split_sentences("one. two. Three") == ["one. two.", "Three"]
+
+
+def test_bbc_sentences_drop_the_headline_and_normalise():
+    article = ("Prices Rise In 2004\n\nPrices rose 2.5%. Mr. Brown was pleased.\n\n"
+               'He said: "Good."\n')
+    assert text.bbc_sentences(article) == ["prices rose 2.5", "mr brown was pleased",
+                                            "he said good"]
+    assert text.bbc_sentences(article, include_headline=True)[0] == "prices rise in 2004"
+
+
+# ---------------------------------------------------------------------------- topics
+
+
+@pytest.fixture
+def fake_bbc_topics(monkeypatch):
+    topics = ["business"] * 6 + ["sports"] * 4 + ["tech"] * 5
+    docs = [(t, f"{i:03d}", f"Headline {i}\n\nStory {i} about {t}.") for i, t in enumerate(topics)]
+    split = {"train": [i for i in range(15) if i % 3], "test": [i for i in range(15) if not i % 3]}
+    monkeypatch.setattr(text, "load_bbc", lambda: list(docs))
+    monkeypatch.setattr(text, "load_bbc_tokens", lambda: [text.tokenize(d[2]) for d in docs])
+    monkeypatch.setattr(text, "bbc_split", lambda: split)
+    return docs, split
+
+
+def test_bbc_topics_labels_and_per_class(fake_bbc_topics):
+    docs, split = fake_bbc_topics
+    texts, labels, names = text.bbc_topics("train")
+    assert names == ["business", "sports", "tech"]
+    assert texts[0] == "headline 1 story 1 about business"
+    assert [names[y] for y in labels] == [docs[i][0] for i in split["train"]]
+    texts2, labels2, _ = text.bbc_topics("train", per_class=2, seed=5)
+    assert Counter(labels2) == {0: 2, 1: 2, 2: 2}
+    assert set(texts2) <= set(texts)
+    assert text.bbc_topics("train", per_class=2, seed=5)[0] == texts2
+    with pytest.raises(ValueError, match="at most"):
+        text.bbc_topics("test", per_class=3)  # sports has only 1 test article
+    with pytest.raises(ValueError, match="split must be one of"):
+        text.bbc_topics("valid")

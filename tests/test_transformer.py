@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from ptm_lib.models.transformer import (
-    Block, MultiHeadAttention, Transformer, TransformerConfig, causal_mask, padding_mask, sinusoidal_positions)
+    ACTIVATIONS, INIT_SCHEMES, Block, BlocksOutput, MultiHeadAttention, Transformer, TransformerConfig, activation,
+    causal_mask, init_normal, padding_mask, sinusoidal_positions)
 
 V, T, D, H = 23, 10, 16, 4
 
@@ -149,6 +150,29 @@ def test_forward_returns_attentions_and_extra_embeddings():
     assert not torch.allclose(model(ids, extra=extra)[0], model(ids)[0])
 
 
+@pytest.mark.parametrize("norm", ["pre", "post"])
+def test_run_blocks_returns_every_layer_on_request(norm):
+    model = make(norm)
+    x = model.embed(ids_batch())
+    mask = padding_mask(torch.ones(3, T, dtype=torch.long))
+    plain = model.run_blocks(x, mask, causal=True)
+    assert isinstance(plain, BlocksOutput) and plain.attentions == [] and plain.hidden_states == []
+    full = model.run_blocks(x, mask, need_weights=True, causal=True, all_layers=True)
+    assert len(full.hidden_states) == 2 + 1 and len(full.attentions) == 2
+    assert full.hidden_states[0] is x, "the first state is the stack's input"
+    assert torch.allclose(full.hidden, plain.hidden, atol=1e-5) and full.hidden_states[-1] is full.hidden
+    # each state is the previous one through its block (the last one then through ln_f when pre-norm)
+    h = x
+    for layer, block in enumerate(model.blocks, start=1):
+        h, probs = block(h, mask, need_weights=True, causal=True)
+        assert torch.equal(probs, full.attentions[layer - 1])
+        expected = model.ln_f(h) if norm == "pre" and layer == len(model.blocks) else h
+        assert torch.equal(full.hidden_states[layer], expected)
+    # Transformer.forward is embed -> dropout -> run_blocks, and still returns (hidden, attentions)
+    hidden, attentions = model(ids_batch(), mask, need_weights=True, causal=True)
+    assert torch.equal(hidden, full.hidden) and len(attentions) == 2
+
+
 def test_too_long_sequence_is_a_clear_error():
     model = make()
     with pytest.raises(ValueError, match=r"length 11 exceeds the model's max_len=10; truncate"):
@@ -197,6 +221,64 @@ def test_init_scales_residual_projections():
     assert model.blocks[0].attn.qkv.weight.std().item() == pytest.approx(0.02, rel=0.1)
     assert model.blocks[0].mlp.proj.weight.std().item() == pytest.approx(0.02 / 4, rel=0.1)
     assert (model.blocks[0].attn.qkv.bias == 0).all()
+
+
+def test_init_schemes_are_a_choice_of_reset_parameters():
+    assert INIT_SCHEMES == ("gpt2", "bert")
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(V, max_len=T, d_model=64, n_layers=8, n_heads=4))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    model.reset_parameters("bert")  # N(0, 0.02) everywhere, no residual scaling
+    for proj in (model.blocks[3].attn.proj, model.blocks[3].mlp.proj):
+        assert proj.weight.std().item() == pytest.approx(0.02, rel=0.1) and (proj.bias == 0).all()
+    assert model.tok.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    assert (model.blocks[0].ln1.weight == 2.0).all(), "LayerNorms are not touched"
+    model.reset_parameters()  # GPT-2's, the default a new stack gets
+    assert model.blocks[3].mlp.proj.weight.std().item() == pytest.approx(0.02 / 4, rel=0.1)
+    assert model.blocks[3].mlp.fc.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    with pytest.raises(ValueError, match="unknown initialisation scheme 'xavier'"):
+        model.reset_parameters("xavier")
+
+
+def test_a_new_stack_is_pytorch_default_init_then_the_gpt2_scheme(monkeypatch):
+    """The order of the random draws, which every seeded model of the book (and its saved outputs) relies on."""
+    config = TransformerConfig(V, max_len=T, d_model=16, n_layers=2, n_heads=4)
+    torch.manual_seed(0)
+    built = Transformer(config)
+    with monkeypatch.context() as patch:
+        patch.setattr(Transformer, "reset_parameters", lambda self, scheme="gpt2": None)
+        torch.manual_seed(0)
+        bare = Transformer(config)  # PyTorch's default initialisation only
+    bare.reset_parameters("gpt2")
+    assert built.state_dict().keys() == bare.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), bare.state_dict().values()))
+
+
+def test_init_normal_draws_weights_and_zeroes_biases():
+    torch.manual_seed(0)
+    layers = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.LayerNorm(64), torch.nn.Embedding(100, 64))
+    init_normal(layers, std=0.5)
+    assert layers[0].weight.std().item() == pytest.approx(0.5, rel=0.1) and (layers[0].bias == 0).all()
+    assert layers[2].weight.std().item() == pytest.approx(0.5, rel=0.1)
+    assert (layers[1].weight == 1).all() and (layers[1].bias == 0).all()
+
+
+def test_activation_helper_is_public_and_matches_the_formulas():
+    x = torch.linspace(-4, 4, 81)
+    tanh_form = 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    exact = 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+    assert torch.allclose(activation("gelu_tanh")(x), tanh_form, atol=1e-6)
+    assert torch.allclose(activation("gelu")(x), exact, atol=1e-6)
+    assert torch.equal(activation("relu")(x), x.clamp(min=0))
+    assert not torch.allclose(activation("gelu_tanh")(x), exact, atol=1e-5), "the two GELUs differ"
+    assert activation("gelu") is not activation("gelu"), "a new module each call"
+    assert set(ACTIVATIONS) == {"gelu_tanh", "gelu", "relu"}
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        activation("swish")
+    block = Block(TransformerConfig(V, d_model=D, n_heads=H, activation="gelu"))
+    assert torch.equal(block.mlp.act(x), activation("gelu")(x))
 
 
 @pytest.mark.parametrize("norm", ["pre", "post"])

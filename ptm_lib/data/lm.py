@@ -17,12 +17,12 @@ through that one function.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import torch
 
-from ..train import to_device
+from ..train import evaluating, to_device
+from .batches import TensorBatches
 
 
 def _as_long_1d(ids, name: str = "ids") -> torch.Tensor:
@@ -70,32 +70,20 @@ def chunks(ids, length: int) -> torch.Tensor:
     return ids.unfold(0, length + 1, length).contiguous()
 
 
-class Batches:
+class Batches(TensorBatches):
     """Mini-batches ``(X[i], y[i])`` of in-memory examples, reshuffled every pass.
 
-    A light replacement for ``DataLoader(TensorDataset(X, y))``: it indexes whole batches
-    at once, which matters when an epoch has a million tiny examples. ``len()`` is the
-    number of batches per pass, so :func:`ptm_lib.train.fit` can show progress. With
+    Chapter 2's spelling of :class:`~ptm_lib.data.batches.TensorBatches` for ``(X, y)``
+    data: a light replacement for ``DataLoader(TensorDataset(X, y))`` that indexes whole
+    batches at once, which matters when an epoch has a million tiny examples. ``len()`` is
+    the number of batches per pass, so :func:`ptm_lib.train.fit` can show progress. With
     ``y=None`` the batches are rows of ``X`` alone (e.g. the rows of :func:`chunks`).
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor | None, batch_size: int, shuffle: bool = True, seed: int = 0):
         if y is not None and len(X) != len(y):
             raise ValueError(f"X has {len(X)} examples but y has {len(y)}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}.")
-        self.X, self.y, self.batch_size, self.shuffle = X, y, batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.X) / self.batch_size)
-
-    def __iter__(self) -> Iterator:
-        n = len(self.X)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        for start in range(0, n, self.batch_size):
-            index = order[start : start + self.batch_size]
-            yield self.X[index] if self.y is None else (self.X[index], self.y[index])
+        super().__init__(X if y is None else (X, y), batch_size, shuffle=shuffle, seed=seed, trim_padding=False)
 
 
 def perplexity_from_nll(total_nll: float, n_tokens: int) -> float:
@@ -123,17 +111,13 @@ def token_log_probs(
     mode (no dropout) without gradients; its previous mode is restored afterwards.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out = []
-    try:
+    with evaluating(model):
         for start in range(0, len(y), batch_size):
             xb = to_device(X[start : start + batch_size], device)
             yb = to_device(y[start : start + batch_size], device)
             logp = torch.log_softmax(model(xb).float(), dim=-1)
             out.append(logp.gather(1, yb[:, None]).squeeze(1).double().cpu())
-    finally:
-        model.train(was_training)
     if not out:
         raise ValueError("No examples to score.")
     return torch.cat(out)

@@ -42,7 +42,8 @@ from typing import NamedTuple
 
 import torch
 
-IGNORE = -100  # the label of positions that are not predicted (PyTorch's ignore_index)
+from ..train import IGNORE  # the label of positions that are not predicted (PyTorch's ignore_index)
+from .batches import pad_rows
 
 
 # --- masked LM ---
@@ -225,25 +226,10 @@ def _concat(sentences) -> list[int]:
 
 # --- batches ---
 
-def pad_rows(rows: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Stack ``(ids, segments)`` rows into right-padded tensors ``ids``, ``segments`` and
-    ``attention_mask`` (1 = real token), all ``(B, T_max)``."""
-    if not rows:
-        raise ValueError("pad_rows got no rows.")
-    T = max(len(ids) for ids, _ in rows)
-    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    segments = torch.zeros((len(rows), T), dtype=torch.long)
-    attention = torch.zeros((len(rows), T), dtype=torch.long)
-    for r, (row_ids, row_segments) in enumerate(rows):
-        ids[r, :len(row_ids)] = torch.tensor(row_ids, dtype=torch.long)
-        segments[r, :len(row_segments)] = torch.tensor(row_segments, dtype=torch.long)
-        attention[r, :len(row_ids)] = 1
-    return {"ids": ids, "segments": segments, "attention_mask": attention}
-
-
 def pad_pairs(examples: Sequence[PairExample], pad_id: int) -> dict[str, torch.Tensor]:
     """Stack examples into right-padded tensors: ``ids``, ``segments``, ``attention_mask``
-    (1 = real token), all ``(B, T_max)``, and ``is_next`` ``(B,)``."""
+    (1 = real token), all ``(B, T_max)`` (:func:`~ptm_lib.data.batches.pad_rows`), and
+    ``is_next`` ``(B,)``."""
     if not examples:
         raise ValueError("pad_pairs got no examples.")
     return {**pad_rows([(e.ids, e.segments) for e in examples], pad_id),
@@ -261,5 +247,4 @@ def pretraining_batch(examples: Sequence[PairExample], vocab_size: int, special_
     return batch
 
 
-__all__ = ["IGNORE", "mask_for_mlm", "PairExample", "pack_pair", "truncate_pair", "nsp_pairs", "pad_rows", "pad_pairs",
-           "pretraining_batch"]
+__all__ = ["mask_for_mlm", "PairExample", "pack_pair", "truncate_pair", "nsp_pairs", "pad_pairs", "pretraining_batch"]

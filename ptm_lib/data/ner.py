@@ -49,8 +49,8 @@ from typing import NamedTuple
 
 import torch
 
+from ..train import IGNORE
 from . import sources
-from .mlm import IGNORE
 from .wordpiece import WordPieceTokenizer
 
 OUTSIDE = "O"

@@ -44,8 +44,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .mlm import pad_rows
-from .tasks import held_out_bbc_articles, split_sentences
+from .batches import pad_rows
+from .tasks import held_out_bbc_articles
+from .text import split_sentences
 
 PLACEHOLDER = "@placeholder"
 """The marker that replaces the answer in the question (Hermann et al. 2015)."""

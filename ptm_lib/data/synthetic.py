@@ -25,7 +25,9 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-IGNORE = -100  # torch.nn.functional.cross_entropy's default ignore_index
+from ..evaluate import accuracy
+from ..train import IGNORE  # torch.nn.functional.cross_entropy's default ignore_index
+from .batches import TensorBatches
 
 
 def _check_task(length: int, delay: int, alphabet: int) -> None:
@@ -91,40 +93,12 @@ def copy_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) 
     return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
 
 
-def masked_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Fraction of positions with ``targets != IGNORE`` where ``logits`` ``(..., V)`` ranks the target first."""
-    if logits.shape[:-1] != targets.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} must be targets {tuple(targets.shape)} plus a class dimension.")
-    scored = targets != IGNORE
-    if not scored.any():
-        raise ValueError("Every target is IGNORE: there is nothing to score.")
-    correct = (logits.argmax(-1) == targets) & scored
-    return correct.sum().item() / scored.sum().item()
-
-
-@torch.no_grad()
 def copy_accuracy(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 256) -> float:
-    """:func:`masked_accuracy` of ``model`` on a whole set, in eval mode (the previous mode is restored).
-
-    Chance level is ``1 / alphabet``.
+    """The share of the scored positions (``targets != IGNORE``) where ``model`` ranks the
+    target first, on a whole set in batches (:func:`ptm_lib.evaluate.accuracy`: eval mode,
+    the previous mode restored). Chance level is ``1 / alphabet``.
     """
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    correct = scored = 0
-    try:
-        for start in range(0, len(inputs), batch_size):
-            x = inputs[start : start + batch_size].to(device)
-            y = targets[start : start + batch_size].to(device)
-            keep = y != IGNORE
-            correct += ((model(x).argmax(-1) == y) & keep).sum().item()
-            scored += keep.sum().item()
-    finally:
-        model.train(was_training)
-    if scored == 0:
-        raise ValueError("Every target is IGNORE: there is nothing to score.")
-    return correct / scored
+    return accuracy(model, TensorBatches((inputs, targets), batch_size, shuffle=False), dtype=torch.float64)
 
 
-__all__ = ["IGNORE", "delayed_targets", "delayed_copy", "DelayedCopyStream", "copy_loss", "masked_accuracy",
-           "copy_accuracy"]
+__all__ = ["delayed_targets", "delayed_copy", "DelayedCopyStream", "copy_loss", "copy_accuracy"]

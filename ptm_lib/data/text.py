@@ -8,7 +8,17 @@
   fixed, stratified train/test split; the test part is kept for downstream tasks;
 * :func:`pretraining_corpus` -- the unlabeled text the book pretrains on: the Wikipedia
   sample plus the BBC *train* articles (never the BBC test articles, so a downstream
-  test never shows the model text it pretrained on).
+  test never shows the model text it pretrained on); :func:`pretraining_texts` is the same
+  documents as raw text (for sentence splitting);
+* :func:`held_out_articles` / :func:`held_out_corpus` -- the BBC *test* articles, the
+  held-out text of every pretraining run and the source of the downstream test sets;
+* :func:`split_sentences` / :func:`sentences` / :func:`bbc_sentences` -- raw English text
+  cut into sentences (BERT's next-sentence pairs, the span and story-cloze tasks);
+* :func:`bbc_topics` -- the BBC topic classification task (chapters 4, 6 and 7).
+
+Every pretraining entry point (:mod:`ptm_lib.pretrain`) and every held-out measurement reads
+its documents from these four functions, so which documents are pretrained on and which are
+held out is decided here alone.
 
 Parsing is cached in memory (:func:`clear_cache` empties it); every loader returns fresh
 lists, so a caller may change what it gets without changing what the next caller gets.
@@ -21,6 +31,7 @@ import bz2
 import functools
 import hashlib
 import html
+import random
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -293,6 +304,12 @@ def load_bbc_tokens() -> list[list[str]]:
 # ---------------------------------------------------------------------------- pretraining
 
 
+def _pretraining(wikipedia: tuple, bbc: tuple) -> list:
+    """The pretraining documents out of per-article sequences (tokens or raw text): every
+    Wikipedia article, then the BBC articles of the *train* split, in :func:`load_bbc` order."""
+    return list(wikipedia) + [bbc[i] for i in bbc_split()["train"]]
+
+
 def pretraining_corpus(verbose: bool = False) -> list[list[str]]:
     """The unlabeled pretraining text: the Wikipedia sample, then the BBC *train* split.
 
@@ -301,16 +318,145 @@ def pretraining_corpus(verbose: bool = False) -> list[list[str]]:
     ``verbose=True`` prints the document and word counts of each part.
     """
     wiki = _wikipedia_tokens()
-    bbc = _bbc_tokens()
-    train = bbc_split()["train"]
-    docs = [list(d) for d in wiki] + [list(bbc[i]) for i in train]
+    docs = [list(d) for d in _pretraining(wiki, _bbc_tokens())]
     if verbose:
         wiki_words = sum(len(d) for d in wiki)
-        bbc_words = sum(len(bbc[i]) for i in train)
+        bbc_words = sum(len(d) for d in docs[len(wiki):])
         print(f"pretraining corpus: {len(wiki)} Wikipedia articles ({wiki_words:,} words) "
-              f"+ {len(train):,} BBC train articles ({bbc_words:,} words) "
+              f"+ {len(docs) - len(wiki):,} BBC train articles ({bbc_words:,} words) "
               f"= {len(docs):,} documents, {wiki_words + bbc_words:,} words")
     return docs
+
+
+def pretraining_texts() -> list[str]:
+    """The documents of :func:`pretraining_corpus`, in the same order, as raw text: each
+    Wikipedia article's plain text (markup stripped), then each BBC train article's text
+    (headline on the first line). For objectives that need sentence boundaries (BERT)."""
+    return _pretraining(tuple(raw for _, raw in _wikipedia()), tuple(raw for _, _, raw in _bbc()))
+
+
+def held_out_articles() -> list[tuple[str, str, str]]:
+    """The 444 BBC *test* articles of :func:`bbc_split` as ``(topic, file id, raw text)``,
+    in :func:`load_bbc` order: never in :func:`pretraining_corpus`, so they are the held-out
+    text of every pretraining run and the source of the downstream test sets."""
+    bbc = _bbc()
+    return [bbc[i] for i in bbc_split()["test"]]
+
+
+def held_out_corpus() -> list[list[str]]:
+    """:func:`held_out_articles` tokenised like :func:`pretraining_corpus` (:func:`tokenize`
+    of the whole article, headline included): one token list per article."""
+    bbc = _bbc_tokens()
+    return [list(bbc[i]) for i in bbc_split()["test"]]
+
+
+# ---------------------------------------------------------------------------- sentences
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st mt ft sr jr rev gen col lt capt sgt cpl gov sen pres supt insp "
+    "det vs etc eg ie inc ltd co corp dept approx fig jan feb mar apr jun jul aug sep sept "
+    "oct nov dec".split())  # not "no": "he said no." ends a sentence
+# a sentence may end at . ! or ? (plus closing quotes/brackets) before a space and a
+# capital letter, digit or opening quote
+_SENTENCE_END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*(?=\s+[\"'\u2018\u201c(\[]*[A-Z0-9])")
+_LAST_WORD = re.compile(r"([A-Za-z.]+)\.$")
+
+
+def _is_abbreviation(before: str) -> bool:
+    """Whether the text ``before`` a full stop ends in an abbreviation or an initial."""
+    match = _LAST_WORD.search(before + ".")
+    if not match:
+        return False
+    word = match.group(1)
+    return (word.lower().rstrip(".") in _ABBREVIATIONS
+            or (len(word) == 1 and word.isupper())      # an initial: "J. K. Rowling"
+            or "." in word)                              # "U.S.", "e.g."
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split raw English text into sentences (kept as written).
+
+    A sentence ends at ``.``, ``!`` or ``?`` (and any closing quotes) followed by a space
+    and a capital letter, digit or opening quote, unless the full stop ends an
+    abbreviation (``Mr.``, ``Dr.``, ``Jan.``), an initial (``J.``) or a dotted
+    abbreviation (``U.S.``).  Numbers such as ``3.5`` never split, having no space.
+    """
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        mark = match.group()
+        if mark.startswith(".") and len(mark.rstrip("\"'\u2019\u201d)]")) == 1 \
+                and _is_abbreviation(paragraph[start:match.start()]):
+            continue
+        sentences.append(paragraph[start:match.end()].strip())
+        start = match.end()
+    sentences.append(paragraph[start:].strip())
+    return [s for s in sentences if s]
+
+
+def sentences(raw_text: str) -> list[str]:
+    """The normalised sentences of raw English text: each line (a paragraph) is split by
+    :func:`split_sentences`, each sentence lowercased and tokenised
+    (:func:`tokenize`), words joined by spaces; sentences with no word
+    left are dropped."""
+    found = [" ".join(tokenize(s)) for line in raw_text.splitlines() if line.strip()
+             for s in split_sentences(line.strip())]
+    return [s for s in found if s]
+
+
+def bbc_sentences(article_text: str, include_headline: bool = False) -> list[str]:
+    """:func:`sentences` of a raw BBC article (as from ``load_bbc()``), whose first
+    line is the headline (no full stop): dropped unless ``include_headline``."""
+    lines = article_text.strip().splitlines()
+    return sentences("\n".join(lines if include_headline else lines[1:]))
+
+
+def check_count(name: str, n: int, available: int, what: str) -> None:
+    """Raise ``ValueError`` unless ``1 <= n <= available`` (``n`` examples of ``what`` asked for)."""
+    if n < 1:
+        raise ValueError(f"{name} must be a positive number of examples, got {n}")
+    if n > available:
+        raise ValueError(f"{name}={n} is more than the {available:,} {what} available; "
+                         f"ask for at most {available:,}")
+
+
+# ---------------------------------------------------------------------------- topics
+
+
+def bbc_topics(split: str, per_class: int | None = None,
+               seed: int = 0) -> tuple[list[str], list[int], list[str]]:
+    """BBC topic classification: ``(texts, labels, label_names)`` for ``split``.
+
+    ``split`` is ``"train"`` or ``"test"`` of :func:`bbc_split` (the
+    train articles are also in the pretraining corpus, without their labels; the test
+    ones never are).  Texts are whole articles, headline included, normalised; labels
+    index ``label_names`` (the topics, sorted).  ``per_class`` keeps that many articles
+    of each topic, drawn at random with ``seed``.  Order: as in ``load_bbc()``.
+    """
+    splits = bbc_split()
+    if split not in splits:
+        raise ValueError(f"split must be one of {sorted(splits)}, got {split!r}")
+    docs, tokens = load_bbc(), load_bbc_tokens()
+    indices = splits[split]
+    label_names = sorted({docs[i][0] for i in indices})
+    if per_class is not None:
+        indices = _per_class(indices, [docs[i][0] for i in indices], per_class, seed)
+    texts = [" ".join(tokens[i]) for i in indices]
+    labels = [label_names.index(docs[i][0]) for i in indices]
+    return texts, labels, label_names
+
+
+def _per_class(indices: list[int], topics: list[str], per_class: int, seed: int) -> list[int]:
+    """``per_class`` random indices of each topic, returned in their original order."""
+    rng = random.Random(seed)
+    kept = []
+    for topic in sorted(set(topics)):
+        members = [i for i, t in zip(indices, topics) if t == topic]
+        check_count("per_class", per_class, len(members), f"{topic!r} articles")
+        kept += rng.sample(members, per_class)
+    return sorted(kept)
+
+
+# ---------------------------------------------------------------------------- cache
 
 
 def clear_cache() -> None:

@@ -5,6 +5,10 @@ count, ties broken alphabetically, so two runs on the same corpus agree id for i
 Words seen fewer than ``min_count`` times (or beyond ``max_size``) are folded into
 ``<unk>``, whose count is the total count of the dropped words, so ``counts`` still sums
 to the corpus size (a unigram model built from it is a proper distribution).
+
+:func:`check_ids` refuses token ids that a vocabulary (an embedding table, or a loss over
+its classes) cannot look up, with an error that names the range and the fix; every model
+of the book, from chapter 2's NNLM to BERT, checks its input with it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+import torch
 
 UNK = "<unk>"
 
@@ -201,3 +206,32 @@ class Vocab:
     def __repr__(self) -> str:
         return (f"Vocab({len(self):,} entries, {int(self.counts.sum()):,} tokens, "
                 f"min_count={self.min_count}, specials={self.specials})")
+
+
+# --- checking ids against a vocabulary (every model of the book embeds through one) ---
+
+RETOKENIZE = "encode the text with the tokenizer (or vocabulary) the model was trained with"
+
+
+def check_ids(ids: torch.Tensor, size: int, what: str = "token ids", fix: str = RETOKENIZE,
+              ignore: int | None = None, within: str = "the vocabulary", unit: str = "tokens in this model") -> None:
+    """Refuse ids that an embedding table (or a loss) of ``size`` entries cannot look up.
+
+    ``ids`` must be an integer tensor with every value in ``0 .. size - 1`` (``ignore``,
+    e.g. -100 for skipped labels, is also allowed). Errors name the range (``within``, of
+    ``size`` ``unit``) and ``fix``, where torch would say ``index out of range in self`` or
+    ``Target 70 is out of bounds``. The cost is one min/max over ``ids``.
+    """
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"{what} must be a tensor of integer ids, got {type(ids).__name__}; "
+                        "wrap them with torch.tensor(...).")
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise TypeError(f"{what} must be integer ids, got dtype {ids.dtype}; {fix} (ids are whole numbers, "
+                        "e.g. torch.tensor(tokenizer.encode(text))).")
+    values = ids[ids != ignore] if ignore is not None else ids
+    if values.numel() == 0:
+        return
+    low, high = (int(v) for v in torch.aminmax(values))
+    if low < 0 or high >= size:
+        bad = low if low < 0 else high
+        raise ValueError(f"{what} hold {bad}, outside {within} 0..{size - 1} ({size} {unit}); {fix}.")

@@ -243,7 +243,7 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, lowercase: boo
     texts = [t for t in check_texts(texts, "train_wordpiece") if t and not t.isspace()]
     if not texts:
         raise ValueError("the corpus is empty (no text holds a word); train_wordpiece needs text: pass a list of "
-                         "documents, e.g. ptm_lib.pretrain.corpus_texts()")
+                         "documents, e.g. ptm_lib.pretrain.gpt.corpus_texts()")
     if not isinstance(vocab_size, int) or vocab_size < 1:
         raise ValueError(f"vocab_size must be a positive number of tokens, got {vocab_size!r}; pass e.g. "
                          "vocab_size=2000.")

@@ -98,9 +98,10 @@ def load_simlex999() -> list[tuple[str, str, float]]:
     return parse_similarity(_read("simlex999"))
 
 
-class GloVe:
-    """Pretrained word vectors: ``words`` (frequency order), ``vectors`` (float32,
-    one row per word) and ``stoi`` (word -> row)."""
+class GloVeVectors:
+    """Published GloVe word vectors: ``words`` (frequency order), ``vectors`` (float32,
+    one row per word) and ``stoi`` (word -> row). (The model that learns such vectors is
+    :class:`ptm_lib.models.glove.GloVe`.)"""
 
     def __init__(self, words: list[str], vectors: np.ndarray):
         if len(words) != len(vectors):
@@ -137,7 +138,7 @@ class GloVe:
         return row
 
     def __repr__(self) -> str:
-        return f"GloVe({len(self):,} words x {self.dim})"
+        return f"GloVeVectors({len(self):,} words x {self.dim})"
 
 
 @functools.lru_cache(maxsize=None)
@@ -149,7 +150,7 @@ def _glove_words() -> tuple[str, ...]:
     return tuple(table.column(column).to_pylist())
 
 
-def load_glove_50d(max_words: int | None = None) -> GloVe:
+def load_glove_50d(max_words: int | None = None) -> GloVeVectors:
     """GloVe 6B 50-d: the ``max_words`` most frequent words (all 400,000 if None).
 
     The vectors are memory-mapped and only the first ``max_words`` rows are copied, so a
@@ -163,9 +164,13 @@ def load_glove_50d(max_words: int | None = None) -> GloVe:
         raise ValueError(f"GloVe index has {len(words)} words but the vector file "
                          f"{len(vectors)} rows")
     n = len(words) if max_words is None else min(max_words, len(words))
-    return GloVe(list(words[:n]), np.array(vectors[:n], dtype=np.float32))
+    return GloVeVectors(list(words[:n]), np.array(vectors[:n], dtype=np.float32))
 
 
 def clear_cache() -> None:
     """Forget the cached GloVe word list."""
     _glove_words.cache_clear()
+
+
+__all__ = ["Analogy", "parse_analogies", "parse_similarity", "load_analogies", "load_wordsim353", "load_simlex999",
+           "GloVeVectors", "load_glove_50d", "clear_cache"]

@@ -2,7 +2,10 @@
 
 Devlin, Chang, Lee & Toutanova (2019), "BERT: Pre-training of Deep Bidirectional
 Transformers for Language Understanding". BERT is the *same* stack of blocks as GPT
-(:mod:`ptm_lib.models.transformer`); it differs by the mask and by the heads:
+(:mod:`ptm_lib.models.transformer`, whose docstring tabulates every difference), and
+:meth:`BERT.forward` reads like chapter 6's ``GPT.forward``: ``embed -> run_blocks -> head``.
+It differs by the mask, by the input (segments and a LayerNorm on the embeddings), by the
+heads, and by four settings of the stack (below):
 
 * **the mask.** GPT hides the future (a causal mask) so it can be trained to predict the
   next word. BERT lets every token attend to every other real token (only padding is
@@ -26,37 +29,38 @@ Transformers for Language Understanding". BERT is the *same* stack of blocks as 
   matrix (tied, as in GPT) with its own bias. Fine-tuning (section 4) adds one small layer: on the pooled vector for a
   sentence (pair) label (section 4.1, GLUE), on every token for tagging (section 5.3, NER),
   or a start and an end score per token for extracting an answer span (section 4.2, SQuAD).
+* **the settings of the stack** (:class:`BertConfig`'s defaults): post-norm blocks
+  (``x = LN(x + f(x))``, Vaswani et al.'s layout, no final LayerNorm) where our GPT is
+  pre-norm; the exact (erf) GELU, "following OpenAI GPT" (appendix A.2), where GPT-2 uses
+  the tanh approximation; LayerNorm epsilon ``1e-12`` (Google's code) instead of ``1e-5``;
+  and the initialisation (:meth:`BERT.reset_parameters`): every weight ~ N(0, 0.02) with
+  zero biases, Google's ``initializer_range`` (the paper gives none), without GPT-2's
+  ``1/sqrt(2 n_layers)`` scaling of the residual projections.
 
 Names follow :class:`~ptm_lib.models.transformer.Transformer` (``tok``, ``pos``, ``blocks``)
 so :func:`ptm_lib.pretrained.load_bert` can load the real checkpoints into :class:`BERT`. Shapes:
 ``B`` batch, ``T`` length, ``d`` width, ``H`` heads, ``V`` vocabulary. ``attention_mask`` is
 ``(B, T)`` with 1 for real tokens and 0 for padding; ``segments`` is ``(B, T)`` of 0/1.
-
-Initialisation: the blocks keep the shared Transformer's (GPT-2's) initialisation; the
-segment table, pooler and heads are drawn from N(0, 0.02) with zero biases, BERT's
-``initializer_range``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_lib.models.transformer import Transformer, TransformerConfig, _activation, check_ids, padding_mask
+from ptm_lib.data.vocab import check_ids
+from ptm_lib.models.transformer import (Transformer, TransformerConfig, activation, init_normal,
+                                        padding_mask)
+from ptm_lib.train import IGNORE  # the label the masked-LM and token losses skip (-100); re-exported here
 
 NSP_CLASSES = ("IsNext", "NotNext")
 """The two next-sentence classes in the order of the NSP head's logits (class 0 = B follows
 A), as in Google's ``run_pretraining.py``, so the real checkpoints' heads load unchanged."""
-
-IGNORE = -100  # label of positions the masked-LM loss skips (PyTorch's ignore_index)
-CHECKPOINT_FORMAT = "ptm-lib bert 1"
 
 
 @dataclass(frozen=True)
@@ -100,16 +104,6 @@ class BertOutput(NamedTuple):
     attentions: tuple[torch.Tensor, ...]
 
 
-def _init_normal(*modules: nn.Module) -> None:
-    """BERT's initialisation: weights ~ N(0, 0.02), biases 0 (LayerNorms keep 1 and 0)."""
-    for module in modules:
-        for sub in module.modules():
-            if isinstance(sub, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(sub.weight, std=0.02)
-            if isinstance(sub, nn.Linear) and sub.bias is not None:
-                nn.init.zeros_(sub.bias)
-
-
 class BERT(nn.Module):
     """The encoder: ``(B, T)`` ids (and segments, padding mask) -> :class:`BertOutput`."""
 
@@ -123,12 +117,22 @@ class BERT(nn.Module):
         self.segment = nn.Embedding(config.type_vocab_size, config.d_model)
         self.embed_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.pooler = nn.Linear(config.d_model, config.d_model)
-        # BERT's initialisation everywhere (appendix A.2 of the paper; Google's code), replacing the
-        # GPT-2 scaling of the residual projections that Transformer applies. That scaling suits a
-        # pre-norm stack; in this post-norm one it shrinks what attention adds to each token, and a
-        # small BERT then took about twice as many steps to learn to use its context (masked LM on a
-        # copy-the-neighbour task: 0.62 accuracy after 1,200 steps, against 0.76 with this init).
-        _init_normal(self)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """BERT's initialisation: every weight ~ N(0, 0.02), biases 0, LayerNorms 1 and 0.
+
+        The paper gives none; this is Google's code (``initializer_range = 0.02``; they draw
+        from a normal truncated at two standard deviations, Hugging Face and we do not). The
+        stack is redrawn with :meth:`Transformer.reset_parameters`'s ``"bert"`` scheme, which
+        drops the GPT-2 scaling of the residual projections a new stack gets: that scaling
+        suits a pre-norm stack, but in this post-norm one it shrinks what attention adds to
+        each token, and a small BERT then took about twice as many steps to learn to use its
+        context (masked LM on a copy-the-neighbour task: 0.62 accuracy after 1,200 steps,
+        against 0.76 with this init). Then the segment table and the pooler.
+        """
+        self.transformer.reset_parameters("bert")
+        init_normal(self.segment, self.pooler)
 
     def embed(self, ids: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
         """``h_0 = LayerNorm(tok + pos + segment)`` (section 3, figure 2): ``(B, T)`` -> ``(B, T, d)``.
@@ -154,14 +158,9 @@ class BERT(nn.Module):
         first token)."""
         _check_input(ids, self.config.vocab_size)
         mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
-        x = self.transformer.drop(self.embed(ids, segments))
-        hidden_states, attentions = [x], []
-        for block in self.transformer.blocks:  # Transformer.run_blocks, unrolled to keep every layer's output
-            x, probs = block(x, mask, need_weights)
-            hidden_states.append(x)
-            if need_weights:
-                attentions.append(probs)
-        return BertOutput(x, self.pool(x), tuple(hidden_states), tuple(attentions))
+        x = self.transformer.drop(self.embed(ids, segments))  # h_0 = LayerNorm(tok + pos + segment)
+        out = self.transformer.run_blocks(x, mask, need_weights, all_layers=True)  # no causal mask: sees both sides
+        return BertOutput(out.hidden, self.pool(out.hidden), tuple(out.hidden_states), tuple(out.attentions))
 
     def pool(self, hidden: torch.Tensor) -> torch.Tensor:
         """The pooler: ``tanh(W h[CLS] + b)``, ``(B, T, d)`` -> ``(B, d)`` (the vector ``C`` of figure 1)."""
@@ -212,10 +211,10 @@ class MaskedLMHead(nn.Module):
     def __init__(self, config: BertConfig, embedding: nn.Embedding):
         super().__init__()
         self.dense = nn.Linear(config.d_model, config.d_model)
-        self.act = _activation(config.activation)
+        self.act = activation(config.activation)
         self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.decoder = nn.Linear(config.d_model, config.vocab_size)
-        _init_normal(self.dense, self.decoder)
+        init_normal(self.dense, self.decoder)
         self.decoder.weight = embedding.weight  # tied: one V x d table for input and output
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -237,7 +236,7 @@ class BertForPretraining(nn.Module):
         self.config = self.bert.config
         self.mlm = MaskedLMHead(self.config, self.bert.transformer.tok)
         self.nsp = nn.Linear(self.config.d_model, 2)
-        _init_normal(self.nsp)
+        init_normal(self.nsp)
 
     def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,9 +255,10 @@ class _BertWithLinearHead(nn.Module):
         self.config = self.bert.config
         self.drop = nn.Dropout(self.config.dropout if dropout is None else dropout)
         self.classifier = nn.Linear(self.config.d_model, num_labels)
-        _init_normal(self.classifier)
+        init_normal(self.classifier)
 
     def extra_args(self) -> dict:
+        """The constructor's arguments beyond the encoder, which :func:`ptm_lib.checkpoints.save` stores."""
         return {"num_labels": self.num_labels, "dropout": self.drop.p}
 
 
@@ -289,7 +289,7 @@ class BertForSpanExtraction(nn.Module):
         self.bert = _encoder(bert)
         self.config = self.bert.config
         self.span = nn.Linear(self.config.d_model, 2)  # rows S and E
-        _init_normal(self.span)
+        init_normal(self.span)
 
     def forward(self, ids, segments=None, attention_mask=None) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.span(self.bert(ids, segments, attention_mask).hidden)  # (B, T, 2)
@@ -404,43 +404,6 @@ def span_loss(model: BertForSpanExtraction, batch: Mapping) -> torch.Tensor:
     return (F.cross_entropy(start_logits.float(), start) + F.cross_entropy(end_logits.float(), end)) / 2
 
 
-# --- save / load ---
-
-MODEL_CLASSES = {cls.__name__: cls for cls in (BERT, BertForPretraining, BertForSequenceClassification,
-                                               BertForTokenClassification, BertForSpanExtraction)}
-
-
-def save_model(model: nn.Module, path) -> Path:
-    """Write ``model`` (a :class:`BERT` or one of its heads) as one file: class, config, the
-    head's arguments and the state dict. :func:`load_model` rebuilds it."""
-    name = type(model).__name__
-    if name not in MODEL_CLASSES:
-        raise ValueError(f"save_model saves {sorted(MODEL_CLASSES)}, got {name}.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    extra = model.extra_args() if hasattr(model, "extra_args") else {}
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": CHECKPOINT_FORMAT, "class": name, "config": dataclasses.asdict(model.config),
-                "extra_args": extra, "state_dict": state}, path)
-    return path
-
-
-def load_model(path, device=None) -> nn.Module:
-    """Read a file written by :func:`save_model`; the model comes back in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}; write one with ptm_lib.models.bert.save_model(model, path).")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a BERT file written by save_model (format {CHECKPOINT_FORMAT!r}).")
-    config = BertConfig(**saved["config"])
-    cls = MODEL_CLASSES[saved["class"]]
-    model = cls(config, **saved["extra_args"])
-    model.load_state_dict(saved["state_dict"])
-    return model.to(device or "cpu").eval()
-
-
 __all__ = ["BertConfig", "BertOutput", "BERT", "MaskedLMHead", "BertForPretraining", "BertForSequenceClassification",
            "BertForTokenClassification", "BertForSpanExtraction", "NSP_CLASSES", "IGNORE", "mean_pool", "best_span",
-           "mlm_loss", "pretraining_loss", "sequence_classification_loss", "token_classification_loss", "span_loss",
-           "save_model", "load_model"]
+           "mlm_loss", "pretraining_loss", "sequence_classification_loss", "token_classification_loss", "span_loss"]

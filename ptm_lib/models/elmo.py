@@ -40,6 +40,9 @@ Either way the *output* softmax is over the word vocabulary (``V`` words with ``
 The LSTMs can have a cell wider than ``d`` with a projection back to ``d`` (Sak et al.
 2014's LSTMP; ELMo uses 4096 cells projected to 512): ``BiLMConfig.lstm_hidden``.
 
+The inputs (the word vocabulary, character ids, padded batches and pretraining windows)
+are made by :mod:`ptm_lib.data.bilm`.
+
 Padding. A batch is right-padded with ``pad_id``. The forward LSTM never looks right, so
 padding after a sequence cannot reach it. The backward LSTM must start at each
 sequence's *own* last token, not at the padding: :func:`reverse_padded` reverses each
@@ -49,28 +52,20 @@ second reversal puts the states back in place. Padded positions of the outputs a
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.bilm import N_CHARS, PAD_CHAR, encode_batch
 from ..data.vocab import Vocab
-from .transformer import check_ids
+from ..train import IGNORE, evaluating, to_device
+from ..data.vocab import check_ids
 
 ENCODERS = ("char", "word")
-SPECIALS = ("<unk>", "<pad>", "<s>", "</s>")  # word vocabulary specials; <pad> is id 1
-BOS, EOS = "<s>", "</s>"
-# Character ids: 0 pads a word, byte b is b + 1, then four marks (as in ELMo's encoder).
-PAD_CHAR, BOW, EOW, BOS_CHAR, EOS_CHAR = 0, 257, 258, 259, 260
-N_CHARS = 261
-FORMAT = "ptm-lib checkpoint 1"  # the same file layout as ptm_lib.pretrain's GPT checkpoints
 
 
 # ----------------------------------------------------------------------------- config
@@ -130,80 +125,7 @@ class BiLMConfig:
         return self.n_layers + 1
 
 
-# ----------------------------------------------------------------------------- inputs
-
-
-def char_ids(word: str, max_chars: int = 20) -> list[int]:
-    """The character ids of one word: ``[BOW, byte+1, ..., EOW, 0, ...]``, length ``max_chars``.
-
-    Bytes of the UTF-8 encoding, so every string has ids (no unknown characters); a word
-    longer than ``max_chars - 2`` bytes is cut. ``<s>``/``</s>`` get their own marks, and
-    ``<pad>`` is all zeros (a padding position).
-    """
-    if max_chars < 3:
-        raise ValueError(f"max_chars must be at least 3 (BOW, one character, EOW), got {max_chars}.")
-    if word == SPECIALS[1]:
-        return [PAD_CHAR] * max_chars
-    if word in (BOS, EOS):
-        inner = [BOS_CHAR if word == BOS else EOS_CHAR]
-    else:
-        inner = [b + 1 for b in word.encode("utf-8")[: max_chars - 2]]
-    ids = [BOW, *inner, EOW]
-    return ids + [PAD_CHAR] * (max_chars - len(ids))
-
-
-def build_vocab(documents: Iterable[Iterable[str]], min_count: int = 5, max_size: int | None = None) -> Vocab:
-    """The biLM's word vocabulary (the softmax's words) with specials ``<unk> <pad> <s> </s>``."""
-    return Vocab.build(documents, min_count=min_count, max_size=max_size, specials=SPECIALS)
-
-
-def pad_id_of(vocab: Vocab) -> int:
-    """The id of ``<pad>`` in ``vocab``, or a clear error if it was built without it."""
-    if SPECIALS[1] not in vocab.stoi:
-        raise ValueError("The vocabulary has no <pad> token; build it with ptm_lib.models.elmo.build_vocab().")
-    return vocab.stoi[SPECIALS[1]]
-
-
-def encode_batch(sentences: Sequence[Sequence[str]], vocab: Vocab, max_chars: int = 20,
-                 boundaries: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token lists -> a right-padded batch ``(words (B, T) int64, chars (B, T, max_chars) int64)``.
-
-    ``words`` holds vocabulary ids (rare words -> ``<unk>``, padding -> ``<pad>``); ``chars``
-    holds :func:`char_ids` of the *actual* strings, so the character encoder still sees a
-    word the vocabulary lacks. ``boundaries=True`` wraps each sentence in ``<s> ... </s>``.
-    """
-    if isinstance(sentences, str) or not sentences or any(isinstance(s, str) for s in sentences):
-        raise ValueError("encode_batch wants a non-empty list of token lists, e.g. [['the', 'cat'], ['a', 'dog']].")
-    rows = [([BOS] if boundaries else []) + list(s) + ([EOS] if boundaries else []) for s in sentences]
-    if any(len(r) == 0 for r in rows):
-        raise ValueError("A sentence is empty; drop empty sentences before encoding.")
-    pad, T = pad_id_of(vocab), max(len(r) for r in rows)
-    words = torch.full((len(rows), T), pad, dtype=torch.long)
-    chars = torch.zeros(len(rows), T, max_chars, dtype=torch.long)
-    for b, row in enumerate(rows):
-        words[b, : len(row)] = torch.from_numpy(vocab.encode(row))
-        chars[b, : len(row)] = torch.tensor([char_ids(w, max_chars) for w in row])
-    return words, chars
-
-
-def corpus_windows(documents: Iterable[Sequence[str]], vocab: Vocab, length: int,
-                   max_chars: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pretraining rows: the documents' tokens, one after another, cut into windows of ``length``.
-
-    Returns ``words`` ``(N, length)`` int64 and ``chars`` ``(N, length, max_chars)`` int16
-    (the characters of each distinct word are computed once); a tail shorter than a window
-    is dropped. Windows run across document boundaries, as a stream LM's do.
-    """
-    types: dict[str, int] = {}
-    stream = np.fromiter((types.setdefault(w, len(types)) for doc in documents for w in doc), dtype=np.int64)
-    n = len(stream) // length
-    if n == 0:
-        raise ValueError(f"The corpus has {len(stream)} tokens, fewer than one window of {length}.")
-    names = list(types)
-    word_of_type = vocab.encode(names)
-    chars_of_type = np.array([char_ids(w, max_chars) for w in names], dtype=np.int16)
-    rows = stream[: n * length].reshape(n, length)
-    return torch.from_numpy(word_of_type[rows]), torch.from_numpy(chars_of_type[rows])
+# ----------------------------------------------------------------------------- padding
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -318,7 +240,7 @@ class BiLM(nn.Module):
         """Validate a batch; return its ``lengths`` ``(B,)``."""
         if words.dim() != 2 or words.dtype.is_floating_point or words.dtype == torch.bool:
             raise ValueError(f"words must be integer ids of shape (batch, length), got {words.dtype} "
-                             f"{tuple(words.shape)}; make batches with ptm_lib.models.elmo.encode_batch.")
+                             f"{tuple(words.shape)}; make batches with ptm_lib.data.bilm.encode_batch.")
         if self.config.encoder == "char":
             if chars is None:
                 raise ValueError("This biLM reads characters: pass chars (B, T, max_chars) from encode_batch.")
@@ -398,7 +320,7 @@ def direction_nll(model: BiLM, batch) -> tuple[torch.Tensor, torch.Tensor, int]:
     n = int(real.sum())
     if n == 0:
         raise ValueError("No sequence in the batch has two tokens: there is nothing to predict.")
-    ignore = torch.full_like(words[:, 1:], -100)
+    ignore = torch.full_like(words[:, 1:], IGNORE)
     next_word = torch.where(real, words[:, 1:], ignore)
     prev_word = torch.where(real, words[:, :-1], ignore)
     nll_fwd = F.cross_entropy(fwd[:, :-1].flatten(0, 1).float(), next_word.flatten(), reduction="sum")
@@ -413,25 +335,18 @@ def bilm_loss(model: BiLM, batch) -> torch.Tensor:
     return 0.5 * (nll_fwd + nll_bwd) / n
 
 
-@torch.no_grad()
 def direction_perplexity(model: BiLM, batches: Iterable) -> dict[str, float]:
     """Each direction's perplexity on held-out ``batches``: ``{"forward": ..., "backward": ...}``.
 
     Runs in eval mode on the model's device and restores the previous mode.
     """
-    from ..train import to_device
-
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     total_fwd = total_bwd = 0.0
     count = 0
-    try:
+    with evaluating(model):
         for batch in batches:
             nll_fwd, nll_bwd, n = direction_nll(model, to_device(batch, device))
             total_fwd, total_bwd, count = total_fwd + nll_fwd.item(), total_bwd + nll_bwd.item(), count + n
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("No batches to score.")
     return {"forward": math.exp(total_fwd / count), "backward": math.exp(total_bwd / count)}
@@ -467,86 +382,27 @@ class ScalarMix(nn.Module):
         return self.gamma * torch.einsum("l,l...->...", s, layers)
 
 
-@torch.no_grad()
 def embed_sentences(model: BiLM, vocab: Vocab, sentences: Sequence[Sequence[str]],
                     batch_size: int = 64, boundaries: bool = False) -> list[torch.Tensor]:
     """The biLM layers of each sentence: a list of ``(L + 1, n_i, 2d)`` float32 CPU tensors.
 
-    Runs in eval mode on the model's device (restoring its mode). With ``boundaries=True``
-    the sentences are read between ``<s>`` and ``</s>``, which are dropped from the output.
+    The sentences are encoded by :func:`ptm_lib.data.bilm.encode_batch`. Runs in eval mode
+    on the model's device (restoring its mode). With ``boundaries=True`` the sentences are
+    read between ``<s>`` and ``</s>``, which are dropped from the output.
     """
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     out = []
-    try:
+    with evaluating(model):
         for start in range(0, len(sentences), batch_size):
             chunk = sentences[start : start + batch_size]
             words, chars = encode_batch(chunk, vocab, model.config.max_chars, boundaries)
             layers = model(words.to(device), chars.to(device)).float().cpu()
             first = 1 if boundaries else 0
             out += [layers[:, b, first : first + len(s)] for b, s in enumerate(chunk)]
-    finally:
-        model.train(was_training)
     return out
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-
-def save_elmo(path, model: BiLM, vocab: Vocab, meta: dict) -> Path:
-    """Write ``model`` (fp16 weights), its word ``vocab`` and ``meta`` to one file at ``path``.
-
-    The character "vocabulary" is fixed (UTF-8 bytes and four marks, :func:`char_ids`),
-    so only ``max_chars`` (in the config) is needed to rebuild it. ``meta`` is stored as
-    JSON types, so the file loads with ``torch.load(weights_only=True)``. Like every
-    ptm-lib checkpoint it carries a sha256 of its contents, which :func:`load_elmo` checks
-    (:func:`ptm_lib.pretrain.write_checkpoint`).
-    """
-    from ..pretrain import write_checkpoint
-
-    if not isinstance(model, BiLM):
-        raise TypeError(f"save_elmo saves a BiLM, got {type(model).__name__}; save a GPT or BERT with "
-                        "ptm_lib.pretrain.save_checkpoint.")
-    if len(vocab) != model.config.vocab_size:
-        raise ValueError(f"The vocabulary has {len(vocab)} words but the model's softmax has "
-                         f"{model.config.vocab_size}.")
-    weights = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
-    return write_checkpoint(path, {
-        "format": FORMAT, "kind": "elmo", "config": dataclasses.asdict(model.config), "weights": weights,
-        "vocab": {"itos": vocab.itos, "counts": vocab.counts.tolist(), "specials": list(vocab.specials),
-                  "min_count": vocab.min_count},
-        "chars": "utf-8 bytes + 1; 0 pad, 257 BOW, 258 EOW, 259 <s>, 260 </s>",
-        "meta": json.loads(json.dumps(meta, default=str))})
-
-
-def load_elmo(path) -> tuple[BiLM, Vocab, dict]:
-    """Read a file written by :func:`save_elmo`: ``(model in eval mode, float32; vocab; meta)``.
-
-    The file is verified first (:func:`ptm_lib.pretrain.verify_checkpoint`): a damaged one
-    is refused with an error that names it and the command that remakes it."""
-    from ..pretrain import read_checkpoint, verify_checkpoint
-
-    path = Path(path)
-    data = read_checkpoint(path, "python -m ptm_lib.pretrain_elmo --out {path}")
-    if data.get("kind") != "elmo":
-        raise ValueError(f"{path} is not a ptm-lib ELMo checkpoint: it holds a {data.get('kind')} model; load it "
-                         "with ptm_lib.pretrain.load_checkpoint, or remake an ELMo one with python -m "
-                         "ptm_lib.pretrain_elmo.")
-    verify_checkpoint(path, data)
-    v = data["vocab"]
-    vocab = Vocab(dict(zip(v["itos"], v["counts"])), min_count=1, specials=tuple(v["specials"]))
-    if vocab.itos != v["itos"]:
-        raise ValueError(f"{path}: the stored vocabulary could not be rebuilt in its order; the file is damaged.")
-    vocab.min_count = v["min_count"]
-    model = BiLM(BiLMConfig(**data["config"]))
-    model.load_state_dict({k: t.float() for k, t in data["weights"].items()})
-    return model.eval(), vocab, data["meta"]
 
 
 __all__ = [
     "BiLMConfig", "BiLM", "CharCNN", "Highway", "LSTMStack", "ScalarMix",
-    "char_ids", "build_vocab", "pad_id_of", "encode_batch", "corpus_windows", "reverse_padded",
-    "direction_nll", "bilm_loss", "direction_perplexity", "embed_sentences", "save_elmo", "load_elmo",
-    "SPECIALS", "ENCODERS",
+    "reverse_padded", "direction_nll", "bilm_loss", "direction_perplexity", "embed_sentences", "ENCODERS",
 ]

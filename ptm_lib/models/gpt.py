@@ -8,12 +8,17 @@ with
     h_l = transformer_block(h_{l-1})        l = 1..n, with a *causal* mask
     P(u) = softmax(h_n W_e^T)               the output layer reuses W_e (tied weights)
 
-It is :class:`~ptm_lib.models.transformer.Transformer` with :func:`causal_mask` plus a
-language-model head whose weight *is* the token-embedding matrix (Press & Wolf 2017), so
-the model has one ``V x d`` table, not two. We use GPT-2's layout (Radford et al. 2019,
-section 2.3: pre-norm blocks, a final LayerNorm, ``gelu_new``) so that
+It is :class:`~ptm_lib.models.transformer.Transformer` run with the causal mask
+(``causal=True``) plus a language-model head whose weight *is* the token-embedding matrix
+(Press & Wolf 2017), so the model has one ``V x d`` table, not two; :meth:`GPT.forward` reads
+``embed -> run_blocks -> head`` like chapter 7's ``BERT.forward``. We use GPT-2's layout
+(Radford et al. 2019, section 2.3: pre-norm blocks, a final LayerNorm, ``gelu_new``,
+LayerNorm eps ``1e-5``, residual projections initialised with std ``0.02 / sqrt(2 n_layers)``:
+the defaults of :class:`~ptm_lib.models.transformer.TransformerConfig` and
+:meth:`~ptm_lib.models.transformer.Transformer.reset_parameters`) so that
 :func:`ptm_lib.pretrained.load_gpt2` loads the real GPT-2 weights into this very class; GPT-1
-itself was post-norm (``TransformerConfig(norm="post")`` builds that).
+itself was post-norm (``TransformerConfig(norm="post")`` builds that). Everything that
+differs from BERT is listed in :mod:`ptm_lib.models.transformer`.
 
 :meth:`GPT.generate` samples a continuation one token at a time (temperature, top-k) or
 greedily; it recomputes the whole context at every step (no key/value cache), which is
@@ -30,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ptm_lib.models.transformer import Transformer, TransformerConfig, padding_mask
+from ptm_lib.train import evaluating
 
 
 class GPT(nn.Module):
@@ -38,7 +44,7 @@ class GPT(nn.Module):
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.config = config
-        self.transformer = Transformer(config)
+        self.transformer = Transformer(config)  # embeddings, blocks, ln_f; GPT-2's initialisation
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.tok.weight  # tied: P(u) = softmax(h W_e^T)
 
@@ -52,9 +58,11 @@ class GPT(nn.Module):
 
     def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, T, V)``: position ``t`` scores the token that follows ``ids[:, t]``."""
-        return self.lm_head(self.hidden(ids, attention_mask)[0])
+        mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
+        x = self.transformer.drop(self.transformer.embed(ids))  # h_0 = U W_e + W_p
+        out = self.transformer.run_blocks(x, mask, causal=True)  # each position sees only its past
+        return self.lm_head(out.hidden)  # h_n W_e^T (tied)
 
-    @torch.no_grad()
     def generate(self, ids: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                  greedy: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
         """Append ``max_new_tokens`` sampled tokens to ``ids`` ``(B, T)``; returns ``(B, T + max_new_tokens)``.
@@ -68,15 +76,11 @@ class GPT(nn.Module):
         """
         self._check_generate_args(ids, max_new_tokens, temperature, top_k)
         greedy = greedy or temperature == 0
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             for _ in range(max_new_tokens):
                 logits = self(ids[:, -self.config.max_len:])[:, -1, :].float()  # (B, V)
                 next_id = logits.argmax(-1, keepdim=True) if greedy else sample(logits, temperature, top_k, generator)
                 ids = torch.cat([ids, next_id], dim=1)
-        finally:
-            self.train(was_training)
         return ids
 
     def _check_generate_args(self, ids, max_new_tokens, temperature, top_k) -> None:

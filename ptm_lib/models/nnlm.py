@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .transformer import check_ids
+from ..train import evaluating
+from ..data.vocab import check_ids
 
 VOCAB_FIX = "encode the words with the Vocab the model was built with (vocab_size=len(vocab))"
 
@@ -111,20 +112,19 @@ class NNLM(nn.Module):
                 )
             pad = torch.full((ids.shape[0], n - ids.shape[1]), int(pad_id), dtype=torch.long, device=ids.device)
             ids = torch.cat([pad, ids], dim=1)
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             probs = torch.softmax(self(ids[:, -n:]).float(), dim=-1)
-        finally:
-            self.train(was_training)
         return probs[0] if single else probs
 
 
-def lm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """Mean negative log-likelihood (nats per token) of the next words ``y`` given contexts ``X``.
+def nnlm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The NNLM's training loss: the mean negative log-likelihood (nats per token) of the next
+    words ``y`` given contexts ``X``.
 
-    The loss :func:`ptm_lib.train.fit` minimises for any fixed-context LM; ``exp`` of it is
-    the training perplexity.
+    The loss :func:`ptm_lib.train.fit` minimises for the NNLM, or any fixed-context LM that
+    maps ``(batch, context)`` ids to ``(batch, V)`` logits; ``exp`` of it is the training
+    perplexity. (GPT's, which predicts every position of a sequence, is
+    :func:`ptm_lib.models.gpt.lm_loss`.)
     """
     X, y = batch
     logits = model(X).float()
@@ -132,4 +132,4 @@ def lm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch
     return F.cross_entropy(logits, y)
 
 
-__all__ = ["NNLMConfig", "NNLM", "lm_loss"]
+__all__ = ["NNLMConfig", "NNLM", "nnlm_loss"]

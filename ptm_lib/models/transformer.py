@@ -1,4 +1,4 @@
-"""The Transformer block that GPT (chapter 6) and BERT (chapter 7) share.
+"""The Transformer block stack that GPT (chapter 6) and BERT (chapter 7) share.
 
 Vaswani et al. (2017), "Attention Is All You Need", section 3. One layer ("block") is
 
@@ -8,19 +8,45 @@ Vaswani et al. (2017), "Attention Is All You Need", section 3. One layer ("block
 
 with a residual connection and a LayerNorm (Ba et al. 2016) around each of the two
 sub-layers. ``M`` is the *mask*: 0 where query ``i`` may look at key ``j`` and ``-inf``
-where it may not. The mask is the whole difference between the two models of the book:
+where it may not. Both models of the book are this one :class:`Transformer` (the same
+:class:`Block` class, the same ``embed -> run_blocks`` path) wrapped with their own input
+additions and heads; what differs between them, and where it is chosen:
 
-* GPT (Radford et al. 2018) is a *decoder*: a **causal** mask (``j <= i``), so the
-  prediction at position ``i`` never sees a later word; :func:`causal_mask`.
-* BERT (Devlin et al. 2019) is an *encoder*: every token sees every real token; only
-  padding is hidden; :func:`padding_mask`.
+================  ======================================  ======================================
+                  GPT (:mod:`~ptm_lib.models.gpt`)        BERT (:mod:`~ptm_lib.models.bert`)
+================  ======================================  ======================================
+mask              causal, ``j <= i`` (``causal=True``,    padding only (:func:`padding_mask`):
+                  :func:`causal_mask`): a decoder, no     an encoder, every token sees every
+                  position sees a later word              real token, left and right
+norm placement    ``"pre"`` + final ``ln_f`` (GPT-2,      ``"post"`` (Vaswani et al. section
+                  Radford et al. 2019 section 2.3; GPT-1  3.1, kept by Devlin et al.), no
+                  itself was post-norm)                   ``ln_f``
+activation        ``"gelu_tanh"`` (GPT-2's ``gelu_new``;  ``"gelu"``, the exact erf form
+                  GPT-1 section 4.1 uses GELU)            (appendix A.2: "following OpenAI GPT")
+LayerNorm eps     ``1e-5`` (GPT-2)                        ``1e-12`` (Google's BERT)
+initialisation    ``"gpt2"``: N(0, 0.02), residual        ``"bert"``: N(0, 0.02) everywhere
+                  projections ``/ sqrt(2 n_layers)``      (Google's ``initializer_range``)
+embeddings        token + learned position                token + learned position + segment
+                                                          (A/B), then a LayerNorm (figure 2)
+heads             LM head tied to the token embeddings    pooler ``tanh(W h[CLS] + b)``; masked-LM
+                  (no bias)                               head (dense, gelu, LayerNorm, tied
+                                                          decoder + bias) and NSP on the pooler
+================  ======================================  ======================================
+
+The mask is an argument of :meth:`Transformer.run_blocks`; norm placement, activation and
+eps are fields of :class:`TransformerConfig` (BERT's values are the defaults of
+:class:`~ptm_lib.models.bert.BertConfig`); the initialisation is the ``scheme`` of
+:meth:`Transformer.reset_parameters` (``"bert"`` is also GPT-1's, Radford et al. 2018
+section 4.1); the extra embeddings and the heads live in the model that wraps the stack.
+The rest is the same in both: learned positions, ``d_ff = 4 d_model``, and dropout on the
+embeddings, the attention probabilities and both residual branches.
 
 Where the LayerNorm sits (``TransformerConfig.norm``):
 
-* ``"post"`` -- the original Transformer (section 3.1) and BERT: ``x = LN(x + f(x))``.
+* ``"post"`` -- the original Transformer (section 3.1), GPT-1 and BERT: ``x = LN(x + f(x))``.
   The residual stream is re-normalised after every sub-layer; deep stacks need a
   learning-rate warm-up to train (Xiong et al. 2020). Kept so chapter 7 can load the real
-  BERT weights, which are post-LN (BERT adds its own LayerNorm on the embeddings).
+  BERT weights, which are post-LN.
 * ``"pre"`` (default) -- GPT-2 (Radford et al. 2019, section 2.3): ``x = x + f(LN(x))``
   and one final LayerNorm ``ln_f``. The residual path is an identity from input to
   output, which keeps gradients well scaled; it trains without warm-up tricks, and it is
@@ -43,14 +69,21 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.vocab import check_ids
+
 NORMS = ("pre", "post")
 POSITIONS = ("learned", "sinusoidal")
 ACTIVATIONS = ("gelu_tanh", "gelu", "relu")
+INIT_SCHEMES = ("gpt2", "bert")
+INIT_STD = 0.02
+"""The standard deviation of every weight at initialisation: GPT-1's N(0, 0.02) (Radford et
+al. 2018, section 4.1), GPT-2's and Google's BERT ``initializer_range``."""
 
 
 @dataclass(frozen=True)
@@ -101,35 +134,6 @@ class TransformerConfig:
     def ff_width(self) -> int:
         """The feed-forward width actually used: ``d_ff`` or ``4 * d_model``."""
         return self.d_ff if self.d_ff is not None else 4 * self.d_model
-
-
-# --- input checks shared by the book's models ---
-
-RETOKENIZE = "encode the text with the tokenizer (or vocabulary) the model was trained with"
-
-
-def check_ids(ids: torch.Tensor, size: int, what: str = "token ids", fix: str = RETOKENIZE,
-              ignore: int | None = None, within: str = "the vocabulary", unit: str = "tokens in this model") -> None:
-    """Refuse ids that an embedding table (or a loss) of ``size`` entries cannot look up.
-
-    ``ids`` must be an integer tensor with every value in ``0 .. size - 1`` (``ignore``,
-    e.g. -100 for skipped labels, is also allowed). Errors name the range (``within``, of
-    ``size`` ``unit``) and ``fix``, where torch would say ``index out of range in self`` or
-    ``Target 70 is out of bounds``. The cost is one min/max over ``ids``.
-    """
-    if not isinstance(ids, torch.Tensor):
-        raise TypeError(f"{what} must be a tensor of integer ids, got {type(ids).__name__}; "
-                        "wrap them with torch.tensor(...).")
-    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
-        raise TypeError(f"{what} must be integer ids, got dtype {ids.dtype}; {fix} (ids are whole numbers, "
-                        "e.g. torch.tensor(tokenizer.encode(text))).")
-    values = ids[ids != ignore] if ignore is not None else ids
-    if values.numel() == 0:
-        return
-    low, high = (int(v) for v in torch.aminmax(values))
-    if low < 0 or high >= size:
-        bad = low if low < 0 else high
-        raise ValueError(f"{what} hold {bad}, outside {within} 0..{size - 1} ({size} {unit}); {fix}.")
 
 
 # --- masks and positions ---
@@ -227,9 +231,21 @@ class MultiHeadAttention(nn.Module):
         return self.attn_drop(probs) @ v, probs
 
 
-def _activation(name: str) -> nn.Module:
-    """``gelu_tanh``: GPT-2's ``gelu_new`` (Hendrycks & Gimpel 2016, tanh approximation)."""
-    return {"gelu_tanh": nn.GELU(approximate="tanh"), "gelu": nn.GELU(), "relu": nn.ReLU()}[name]
+def activation(name: str) -> nn.Module:
+    """The feed-forward non-linearity ``act`` of Eq. 2 named ``name``, a new module:
+
+    * ``"gelu_tanh"``: GELU (Hendrycks & Gimpel 2016) in its tanh approximation,
+      ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``: GPT-2's ``gelu_new``, the book's GPT's;
+    * ``"gelu"``: the exact GELU ``x Phi(x)`` (erf form): BERT's;
+    * ``"relu"``: ``max(0, x)``, Vaswani et al. (2017).
+
+    The BERT masked-LM head uses it too (its ``dense -> act -> LayerNorm``).
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; use one of {ACTIVATIONS}.")
+    if name == "gelu_tanh":
+        return nn.GELU(approximate="tanh")
+    return nn.GELU() if name == "gelu" else nn.ReLU()
 
 
 class Block(nn.Module):
@@ -247,7 +263,7 @@ class Block(nn.Module):
         self.attn = MultiHeadAttention(d, config.n_heads, config.dropout)
         self.ln2 = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.mlp = nn.Sequential(OrderedDict(
-            fc=nn.Linear(d, config.ff_width), act=_activation(config.activation), proj=nn.Linear(config.ff_width, d)))
+            fc=nn.Linear(d, config.ff_width), act=activation(config.activation), proj=nn.Linear(config.ff_width, d)))
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = False,
@@ -264,12 +280,44 @@ class Block(nn.Module):
 
 # --- the stack ---
 
+def init_normal(*modules: nn.Module, std: float = INIT_STD) -> None:
+    """Draw every ``Linear`` and ``Embedding`` weight inside ``modules`` from N(0, ``std``) and
+    zero the ``Linear`` biases (LayerNorms keep their 1 and 0), in ``modules()`` order."""
+    for module in modules:
+        for sub in module.modules():
+            if isinstance(sub, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(sub.weight, std=std)
+            if isinstance(sub, nn.Linear) and sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+
+
+class BlocksOutput(NamedTuple):
+    """What :meth:`Transformer.run_blocks` returns.
+
+    ``hidden`` ``(B, T, d)``: the output of the stack (after ``ln_f`` when pre-norm);
+    ``attentions``: one ``(B, H, T, T)`` tensor of probabilities per layer if
+    ``need_weights``, else empty; ``hidden_states``: if ``all_layers``, the ``n_layers + 1``
+    tensors ``(B, T, d)`` the stack went through, its input and then each block's output,
+    the last one taken after ``ln_f`` so that it is ``hidden`` (Hugging Face's
+    ``output_hidden_states``), else empty.
+    """
+
+    hidden: torch.Tensor
+    attentions: list[torch.Tensor]
+    hidden_states: list[torch.Tensor]
+
+
 class Transformer(nn.Module):
     """Embeddings, ``n_layers`` blocks and (pre-norm) a final LayerNorm: ids -> hidden states.
 
     The heads (GPT's tied language-model head, BERT's masked-LM and classifier heads) live
-    in the models that wrap this stack. ``embed`` and ``run_blocks`` are separate so BERT
-    can add its segment embeddings (``extra``) and its embedding LayerNorm in between.
+    in the models that wrap this stack, and every model's ``forward`` reads the same way:
+    ``embed`` (token + position), dropout, ``run_blocks`` (with the model's mask), head.
+    ``embed`` and ``run_blocks`` are separate so that BERT can add its segment embeddings
+    (``extra``) and its embedding LayerNorm in between.
+
+    A new stack is initialised with GPT-2's scheme (:meth:`reset_parameters`); a model
+    that wants another one calls ``reset_parameters(scheme)`` on it (BERT does).
     """
 
     def __init__(self, config: TransformerConfig):
@@ -285,17 +333,27 @@ class Transformer(nn.Module):
         self.ln_f = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm == "pre" else None
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """GPT-2's initialisation (Radford et al. 2019, section 2.3): weights ~ N(0, 0.02), biases 0,
-        and the two projections that write into the residual stream scaled by ``1/sqrt(2 n_layers)``."""
-        for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(module.weight, std=0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
-        for block in self.blocks:
-            for proj in (block.attn.proj, block.mlp.proj):
-                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * self.config.n_layers))
+    def reset_parameters(self, scheme: str = "gpt2") -> None:
+        """Initialise the stack's weights (LayerNorms keep 1 and 0) with one of :data:`INIT_SCHEMES`:
+
+        * ``"gpt2"`` (what a new stack gets; GPT's): every weight ~ N(0, 0.02) and biases 0,
+          then the two projections that write into the residual stream (``attn.proj``,
+          ``mlp.proj``) redrawn with std ``0.02 / sqrt(2 n_layers)``: Radford et al. (2019),
+          section 2.3, "scale the weights of residual layers at initialization by a factor
+          of 1/sqrt(N) where N is the number of residual layers" (two per block).
+        * ``"bert"`` (BERT's): every weight ~ N(0, 0.02), biases 0, no scaling. The paper
+          gives no initialisation; this is Google's code (``initializer_range = 0.02``,
+          drawn there from a normal truncated at two standard deviations, here untruncated
+          as in Hugging Face's ``BertModel``), and GPT-1's N(0, 0.02) (Radford et al. 2018,
+          section 4.1).
+        """
+        if scheme not in INIT_SCHEMES:
+            raise ValueError(f"unknown initialisation scheme {scheme!r}; use one of {INIT_SCHEMES}.")
+        init_normal(self)
+        if scheme == "gpt2":
+            for block in self.blocks:
+                for proj in (block.attn.proj, block.mlp.proj):
+                    nn.init.normal_(proj.weight, std=INIT_STD / math.sqrt(2 * self.config.n_layers))
 
     def positions(self, length: int) -> torch.Tensor:
         """Position vectors for ``0..length-1``, ``(T, d)``."""
@@ -324,24 +382,36 @@ class Transformer(nn.Module):
         return x if extra is None else x + extra
 
     def run_blocks(self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = False,
-                   causal: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Run ``x (B, T, d)`` through the blocks (and ``ln_f``): hidden states and per-layer probabilities."""
+                   causal: bool = False, all_layers: bool = False) -> BlocksOutput:
+        """Run ``x (B, T, d)`` through the blocks (and ``ln_f``); see :class:`BlocksOutput`.
+
+        ``mask`` (bool, True = may attend) and ``causal`` choose what each position sees (GPT
+        passes ``causal=True``, BERT a padding mask); ``need_weights`` keeps every layer's
+        attention probabilities and ``all_layers`` every layer's hidden states.
+        """
         attentions = []
+        hidden_states = [x] if all_layers else []
         for block in self.blocks:
             x, probs = block(x, mask, need_weights, causal)
             if need_weights:
                 attentions.append(probs)
+            if all_layers:
+                hidden_states.append(x)
         if self.ln_f is not None:
             x = self.ln_f(x)
-        return x, attentions
+            if all_layers:
+                hidden_states[-1] = x
+        return BlocksOutput(x, attentions, hidden_states)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None, extra: torch.Tensor | None = None,
                 need_weights: bool = False, causal: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``(B, T)`` ids -> hidden states ``(B, T, d)`` and the list of ``(B, H, T, T)``
         attention probabilities (empty unless ``need_weights``). ``mask`` is a boolean mask
         broadcastable to ``(B, H, T, T)``; ``causal=True`` adds GPT's causal mask to it."""
-        return self.run_blocks(self.drop(self.embed(ids, extra)), mask, need_weights, causal)
+        out = self.run_blocks(self.drop(self.embed(ids, extra)), mask, need_weights, causal)
+        return out.hidden, out.attentions
 
 
-__all__ = ["TransformerConfig", "check_ids", "causal_mask", "padding_mask", "sinusoidal_positions",
-           "MultiHeadAttention", "Block", "Transformer"]
+__all__ = ["TransformerConfig", "causal_mask", "padding_mask", "sinusoidal_positions",
+           "MultiHeadAttention", "activation", "Block", "init_normal", "BlocksOutput", "Transformer",
+           "ACTIVATIONS", "INIT_SCHEMES", "INIT_STD"]

@@ -1,22 +1,20 @@
-"""Chapter 7's pretraining entry point: train a small BERT (masked LM + next sentence) and save a checkpoint.
+"""Chapter 7's objective: train a small BERT on masked LM and next-sentence prediction.
 
-The same recipe as :mod:`ptm_lib.pretrain` (which trains GPT), for
-:class:`~ptm_lib.models.bert.BertForPretraining`::
+    python -m ptm_lib.pretrain bert --steps 10000 --threads 1 --out data/checkpoints/bert_small.pt
 
-    python -m ptm_lib.pretrain_bert --steps 6000 --out data/checkpoints/bert_small.pt
-
-The corpus is the book's pretraining text (the Wikipedia sample and the BBC training
-articles), read as documents of sentences (:func:`corpus_documents`) and cut into
-subwords by a WordPiece vocabulary learned from it
-(:func:`ptm_lib.data.wordpiece.train_wordpiece`). Each pass over the corpus draws new
-next-sentence pairs (:func:`ptm_lib.data.mlm.nsp_pairs`) and every batch draws new masks
+The corpus is the book's pretraining text (:func:`ptm_lib.data.text.pretraining_texts`: the
+Wikipedia sample and the BBC training articles) read as documents of sentences
+(:func:`corpus_documents`) and cut into subwords by a WordPiece vocabulary learned from it
+(:func:`book_tokenizer`). Each pass over the corpus draws new next-sentence pairs
+(:func:`ptm_lib.data.mlm.nsp_pairs`) and every batch draws new masks
 (:func:`ptm_lib.data.mlm.mask_for_mlm`): the masks are *dynamic*, as in RoBERTa (Liu et al.
 2019, section 4.1), where Google's BERT fixed ten masks per sequence in advance. Held-out
 masked-LM accuracy and next-sentence accuracy are measured on pairs from the BBC *test*
-articles, which no pretraining run sees, with one fixed draw of masks.
+articles (:func:`held_out_documents`), which no pretraining run sees, with one fixed draw
+of masks.
 
-The checkpoint (:func:`ptm_lib.pretrain.save_checkpoint`) holds the config, fp16 weights,
-the tokenizer and a ``meta`` record of how it was made.
+The checkpoint (:func:`ptm_lib.checkpoints.save`) holds the model, its WordPiece tokenizer
+and the record of the run, with the held-out scores and the training curves.
 """
 
 from __future__ import annotations
@@ -24,36 +22,38 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from . import runtime
-from .data import tasks, text
-from .data.mlm import PairExample, nsp_pairs, pretraining_batch
-from .data.wordpiece import WordPieceTokenizer, train_wordpiece
-from .models.bert import IGNORE, BertConfig, BertForPretraining, pretraining_loss
-from .pretrain import check_config, int_at_least, report, run_record, save_checkpoint, save_or_rescue, training_parser
-from .train import fit
+from .. import checkpoints, runtime
+from ..data import text
+from ..data.mlm import PairExample, nsp_pairs, pretraining_batch
+from ..data.wordpiece import WordPieceTokenizer, train_wordpiece
+from ..models.bert import BertConfig, BertForPretraining, pretraining_loss
+from ..train import IGNORE, evaluating, fit
+from . import PROGRAM, check_config, int_at_least, report, save_or_rescue, training_parser
+
+
+def sentence_documents(raw_texts: Iterable[str]) -> list[list[str]]:
+    """Raw documents -> documents of normalised sentences (:func:`ptm_lib.data.text.sentences`:
+    lowercased, words joined by spaces); a document with no sentence is dropped."""
+    return [doc for doc in map(text.sentences, raw_texts) if doc]
 
 
 def corpus_documents() -> list[list[str]]:
-    """The pretraining corpus as documents of sentences (lowercased, words joined by spaces):
-    the Wikipedia sample, then the BBC training articles. The same text as
-    :func:`ptm_lib.pretrain.corpus_texts`, with the sentence boundaries that NSP needs."""
-    articles = text.load_bbc()
-    wiki = [tasks.sentences(raw) for _, raw in text.wikipedia_text()]
-    bbc = [tasks.bbc_sentences(articles[i][2], include_headline=True) for i in text.bbc_split()["train"]]
-    return [doc for doc in wiki + bbc if doc]
+    """The pretraining corpus as documents of sentences: the same text as
+    :func:`ptm_lib.data.text.pretraining_corpus`, with the sentence boundaries NSP needs."""
+    return sentence_documents(text.pretraining_texts())
 
 
 def held_out_documents() -> list[list[str]]:
-    """The BBC test articles (never pretrained on) as documents of sentences."""
-    return [tasks.bbc_sentences(raw, include_headline=True) for _, raw in tasks.held_out_bbc_articles()]
+    """The BBC test articles (never pretrained on), headline included, as documents of sentences."""
+    return sentence_documents(raw for _, _, raw in text.held_out_articles())
 
 
-def book_wordpiece(vocab_size: int = 4000) -> WordPieceTokenizer:
+def book_tokenizer(vocab_size: int = 4000) -> WordPieceTokenizer:
     """The WordPiece vocabulary of chapter 7's own BERT, learned from the pretraining corpus."""
     return train_wordpiece((" ".join(doc) for doc in corpus_documents()), vocab_size=vocab_size)
 
@@ -106,35 +106,32 @@ def fixed_batches(documents, tokenizer: WordPieceTokenizer, max_len: int, n_pair
     return list(PretrainingBatches(documents, tokenizer, max_len, batch_size, seed=seed, max_pairs=n_pairs))
 
 
-@torch.no_grad()
 def pretraining_metrics(model: BertForPretraining, batches: Sequence[dict]) -> dict[str, float]:
     """Masked-LM loss (nats per masked token) and accuracy, and NSP loss (nats per pair) and
     accuracy, on ``batches``."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    nll = hits = masked = nsp_nll = nsp_hits = pairs = 0.0
-    for batch in batches:
-        batch = {k: v.to(device) for k, v in batch.items()}
-        out = model.bert(batch["ids"], batch["segments"], batch["attention_mask"])
-        chosen = batch["labels"] != IGNORE
-        logits = model.mlm(out.hidden[chosen]).float()
-        nll += F.cross_entropy(logits, batch["labels"][chosen], reduction="sum").item()
-        hits += (logits.argmax(-1) == batch["labels"][chosen]).sum().item()
-        masked += chosen.sum().item()
-        nsp_logits, nsp_target = model.nsp(out.pooled).float(), 1 - batch["is_next"]  # class 0 = IsNext
-        nsp_nll += F.cross_entropy(nsp_logits, nsp_target, reduction="sum").item()
-        nsp_hits += (nsp_logits.argmax(-1) == nsp_target).sum().item()
-        pairs += len(batch["is_next"])
-    model.train(was_training)
+    with evaluating(model):
+        totals = [_batch_metrics(model, batch) for batch in batches]
+    nll, hits, masked, nsp_nll, nsp_hits, pairs = (sum(column) for column in zip(*totals))
     return {"mlm_loss": nll / masked, "mlm_accuracy": hits / masked, "nsp_loss": nsp_nll / pairs,
             "nsp_accuracy": nsp_hits / pairs}
 
 
-def pretrain_bert(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_size: int = 32,
-                  lr: float = 1e-3, seed: int = 0, device=None, eval_every: int = 500,
-                  documents: Sequence[Sequence[str]] | None = None,
-                  held_out: Sequence[Sequence[str]] | None = None):
+def _batch_metrics(model: BertForPretraining, batch: dict) -> tuple[float, ...]:
+    """Sums over one batch: masked-LM nll, hits and count; NSP nll, hits and count."""
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    out = model.bert(batch["ids"], batch["segments"], batch["attention_mask"])
+    chosen = batch["labels"] != IGNORE
+    logits, targets = model.mlm(out.hidden[chosen]).float(), batch["labels"][chosen]
+    nsp_logits, nsp_target = model.nsp(out.pooled).float(), 1 - batch["is_next"]  # class 0 = IsNext
+    return (F.cross_entropy(logits, targets, reduction="sum").item(), (logits.argmax(-1) == targets).sum().item(),
+            chosen.sum().item(), F.cross_entropy(nsp_logits, nsp_target, reduction="sum").item(),
+            (nsp_logits.argmax(-1) == nsp_target).sum().item(), len(batch["is_next"]))
+
+
+def train(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_size: int = 32, lr: float = 1e-3,
+          seed: int = 0, device=None, eval_every: int = 500, documents: Sequence[Sequence[str]] | None = None,
+          held_out: Sequence[Sequence[str]] | None = None):
     """Train a fresh :class:`BertForPretraining` for ``steps`` updates; returns ``(model, history)``.
 
     ``documents`` (sentences per document) default to :func:`corpus_documents` and
@@ -158,27 +155,30 @@ def pretrain_bert(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = training_parser("python -m ptm_lib.pretrain_bert", __doc__, steps=6000, seq=128,
+    """``python -m ptm_lib.pretrain bert [options]``: train, then save the checkpoint at ``--out``."""
+    program = f"{PROGRAM} bert"
+    parser = training_parser(program, __doc__, steps=6000, seq=128,
                              seq_help="longest [CLS] A [SEP] B [SEP] (max_len)", d_model=128, layers=4, lr=1e-3,
                              min_seq=5)
-    parser.add_argument("--heads", type=int_at_least(1), default=4)
-    parser.add_argument("--vocab", type=int_at_least(1), default=4000)
+    parser.add_argument("--heads", type=int_at_least(1), default=4, help="attention heads (default: %(default)s)")
+    parser.add_argument("--vocab", type=int_at_least(1), default=4000,
+                        help="WordPiece vocabulary size, specials included (default: %(default)s)")
     args = parser.parse_args(argv)
     check_config(parser, lambda: BertConfig(vocab_size=args.vocab, max_len=args.seq, d_model=args.d_model,
                                             n_layers=args.layers, n_heads=args.heads))
     runtime.set_threads(args.threads)
-    tokenizer = book_wordpiece(args.vocab)
+    tokenizer = book_tokenizer(args.vocab)
     config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
                         n_layers=args.layers, n_heads=args.heads)
     start = time.perf_counter()
-    model, history = pretrain_bert(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed)
-    meta = run_record("python -m ptm_lib.pretrain_bert", argv, model, args.steps, args.batch_size * args.seq,
-                      time.perf_counter() - start)
+    model, history = train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed)
+    meta = checkpoints.run_record(program, argv, model, args.steps, args.batch_size * args.seq,
+                                  time.perf_counter() - start)
     meta.update({"held_out_" + k: round(v, 4) for k, v in history.val[-1].items() if k != "step"})
     meta["train_loss"] = [[r["step"], round(r["loss"], 4)] for r in history.train]
     meta["val"] = [{k: round(v, 4) for k, v in r.items()} for r in history.val]
-    report(save_or_rescue(lambda out: save_checkpoint(out, model.cpu(), tokenizer, meta), args.out), meta)
+    report(save_or_rescue(lambda out: checkpoints.save(out, model.cpu(), tokenizer, meta), args.out), meta)
 
 
-if __name__ == "__main__":
-    main()
+__all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "book_tokenizer", "encode_documents",
+           "PretrainingBatches", "fixed_batches", "pretraining_metrics", "train", "main"]

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from ptm_lib.data.wordpiece import train_wordpiece
-from ptm_lib.finetune import (TensorBatches, classification_accuracy, encode_texts, fine_tune, predict, subset,
-                              trim)
+from ptm_lib.evaluate import predict
+from ptm_lib.finetune.bert import classification_accuracy, encode_texts, fine_tune
 from ptm_lib.models.bert import BertConfig, BertForSequenceClassification, sequence_classification_loss
 
 CORPUS = ["the cat sat on the mat", "a dog ran in the park", "stocks fell as the bank raised rates",
@@ -46,21 +46,6 @@ def test_bad_inputs_are_clear_errors(tokenizer):
         encode_texts(tokenizer, ["a", "b"], 8, texts_b=["c"])
     with pytest.raises(ValueError, match="no room"):
         encode_texts(tokenizer, ["a"], 3)
-    with pytest.raises(ValueError, match="one row per example"):
-        TensorBatches({"ids": torch.zeros(3, 2), "labels": torch.zeros(2)}, 2)
-
-
-def test_batches_cover_every_example_once_per_pass_and_trim_padding():
-    data = {"ids": torch.arange(20).reshape(10, 2), "attention_mask": torch.tensor([[1, 0]] * 10),
-            "labels": torch.arange(10)}
-    batches = TensorBatches(data, 4, seed=0)
-    assert len(batches) == 3
-    seen = [b for b in batches]
-    assert sorted(torch.cat([b["labels"] for b in seen]).tolist()) == list(range(10))
-    assert all(b["ids"].shape[1] == 1 for b in seen)  # the all-padding column is gone
-    assert torch.equal(seen[0]["ids"][:, 0], seen[0]["labels"] * 2)  # rows stay aligned across keys
-    assert trim({"ids": torch.ones(2, 3)})["ids"].shape == (2, 3)
-    assert subset(data, [3, 1])["labels"].tolist() == [3, 1]
 
 
 def _toy_task(n=64, T=8, seed=0):

@@ -1,5 +1,7 @@
 """Fine-tuning a pretrained BERT (chapter 7): one small layer on top, every weight trained briefly.
 
+The twin of :mod:`ptm_lib.finetune.gpt` (chapter 6).
+
 Devlin et al. (2019), section 4 and figure 4. For each downstream task BERT adds the
 smallest possible output layer to the pretrained encoder and trains *all* parameters
 end-to-end for 2-4 epochs with a small learning rate (5e-5, 3e-5 or 2e-5; appendix A.3).
@@ -15,21 +17,24 @@ The input is always ``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``; the output l
 A task's data is a dict of equal-length tensors (``ids``, ``segments``, ``attention_mask``
 and the labels the loss reads), as :func:`encode_texts`,
 :func:`ptm_lib.data.ner.encode_tagged` and :func:`ptm_lib.data.spans.encode_spans` build
-it; :class:`TensorBatches` cuts it into shuffled mini-batches and :func:`fine_tune` runs
-:func:`ptm_lib.train.fit` with BERT's schedule (linear warm-up over the first 10% of the
-updates, then linear decay).
+it; :class:`~ptm_lib.data.batches.TensorBatches` cuts it into shuffled mini-batches, each
+trimmed to its longest text, and :func:`fine_tune` runs :func:`ptm_lib.train.fit` with
+BERT's schedule (linear warm-up over the first 10% of the updates, then linear decay).
+:func:`ptm_lib.evaluate.predict` runs a fine-tuned model on such a dict, and
+:func:`classification_accuracy` scores a sentence (or pair) classifier on it.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from .data.mlm import pack_pair, pad_rows
-from .data.wordpiece import WordPieceTokenizer
-from .train import History, fit
+from ..data.batches import TensorBatches, pad_rows
+from ..data.mlm import pack_pair
+from ..data.wordpiece import WordPieceTokenizer
+from ..evaluate import accuracy
+from ..train import History, fit
 
 
 def encode_texts(tokenizer: WordPieceTokenizer, texts: Sequence[str], max_len: int,
@@ -65,55 +70,6 @@ def _truncate_ends(a: list[int], b: list[int], budget: int) -> None:
     """Drop tokens from the end of the longer list until both fit in ``budget`` (in place)."""
     while len(a) + len(b) > budget:
         (a if len(a) > len(b) else b).pop()
-
-
-def _length(data: Mapping[str, torch.Tensor]) -> int:
-    lengths = {k: len(v) for k, v in data.items()}
-    if len(set(lengths.values())) != 1:
-        raise ValueError(f"every tensor of a task's data must have one row per example, got lengths {lengths}.")
-    return next(iter(lengths.values()))
-
-
-def subset(data: Mapping[str, torch.Tensor], index) -> dict[str, torch.Tensor]:
-    """The examples ``index`` (a list or tensor of row numbers) of every tensor in ``data``."""
-    index = torch.as_tensor(index, dtype=torch.long)
-    return {k: v[index] for k, v in data.items()}
-
-
-class TensorBatches:
-    """Shuffled mini-batches (dicts) of a dict of equal-length tensors; ``len()`` batches per pass.
-
-    With ``trim_padding`` each batch is cut to its longest real sequence (the columns where
-    every row is padding are dropped), which saves most of the work when lengths vary."""
-
-    def __init__(self, data: Mapping[str, torch.Tensor], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 trim_padding: bool = True):
-        self.n = _length(data)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}.")
-        self.data, self.batch_size, self.shuffle, self.trim_padding = dict(data), batch_size, shuffle, trim_padding
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.batch_size)
-
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
-        for start in range(0, self.n, self.batch_size):
-            batch = subset(self.data, order[start:start + self.batch_size])
-            yield trim(batch) if self.trim_padding else batch
-
-
-def trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop the trailing columns that are padding in every row (needs ``attention_mask``
-    ``(B, T)``): every tensor whose second dimension is ``T`` is cut, ``(B, T)`` ids and
-    ``(B, T, ...)`` features alike; tensors of other shapes (labels per example) are left alone."""
-    if "attention_mask" not in batch:
-        return batch
-    mask = batch["attention_mask"]
-    T = int(mask.sum(1).max()) if mask.numel() else 0
-    width = mask.shape[1]
-    return {k: v[:, :T] if v.dim() >= 2 and v.shape[1] == width else v for k, v in batch.items()}
 
 
 def fine_tune(model: torch.nn.Module, data: Mapping[str, torch.Tensor], loss_fn: Callable, epochs: int = 3,
@@ -162,33 +118,12 @@ def _token_embedding(model: torch.nn.Module) -> torch.nn.Parameter:
         raise ValueError(f"fine_tune needs a BERT or a BERT with a head, got {type(model).__name__}.") from None
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, data: Mapping[str, torch.Tensor], batch_size: int = 64) -> list:
-    """Run ``model`` (in eval mode) on ``data`` in order; returns its outputs per batch, each
-    moved to the CPU (a tensor, or a tuple of tensors for span extraction). Batches keep the
-    data's full width, so per-token outputs of all batches can be concatenated."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    outputs = []
-    for batch in TensorBatches(data, batch_size, shuffle=False, trim_padding=False):
-        out = model(batch["ids"].to(device), _get(batch, "segments", device), _get(batch, "attention_mask", device))
-        outputs.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
-    model.train(was_training)
-    return outputs
-
-
-def _get(batch: Mapping, key: str, device):
-    return batch[key].to(device) if key in batch else None
-
-
 def classification_accuracy(model: torch.nn.Module, data: Mapping[str, torch.Tensor], batch_size: int = 64) -> float:
-    """Share of examples whose highest logit is ``data["labels"]`` (sentence or pair labels)."""
+    """Share of examples whose highest logit is ``data["labels"]`` (sentence or pair labels):
+    :func:`ptm_lib.evaluate.accuracy` on the dict, in batches of ``batch_size``."""
     if "labels" not in data:
         raise ValueError("classification_accuracy needs data['labels'] (one class id per example).")
-    predicted = torch.cat([logits.argmax(-1) for logits in predict(model, data, batch_size)])
-    return (predicted == data["labels"]).float().mean().item()
+    return accuracy(model, data, batch_size=batch_size)
 
 
-__all__ = ["encode_texts", "subset", "TensorBatches", "trim", "fine_tune", "predict",
-           "classification_accuracy"]
+__all__ = ["encode_texts", "fine_tune", "classification_accuracy"]

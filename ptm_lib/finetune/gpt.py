@@ -1,4 +1,6 @@
-"""Fine-tuning GPT: the input transformations of Radford et al. (2018), section 3.3 and figure 1.
+"""Fine-tuning GPT (chapter 6): the input transformations of Radford et al. (2018), section 3.3 and figure 1.
+
+The twin of :mod:`ptm_lib.finetune.bert` (chapter 7).
 
 GPT does not grow a new architecture for each task. Every task is rewritten as one or more
 token sequences that the pretrained decoder can read left to right, and a single linear
@@ -21,18 +23,23 @@ helps on the larger data sets. :func:`task_loss` takes ``lm_weight`` for that ``
 
 A batch here is ``(ids, mask, labels)``: ``ids`` and ``mask`` of shape ``(B, S, T)`` where
 ``S`` is the number of sequences per example (1 for classification and pairs, 2 for
-similarity, the number of choices for multiple choice) and ``labels`` of shape ``(B,)``.
+similarity, the number of choices for multiple choice) and ``labels`` of shape ``(B,)``;
+:func:`batches` cuts an encoded data set into them (a
+:class:`~ptm_lib.data.batches.TensorBatches`), each cut to its longest sequence, and
+:func:`task_accuracy` scores a model on one (:func:`ptm_lib.evaluate.accuracy`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..data.batches import TensorBatches
+from ..evaluate import accuracy
 
 KINDS = ("classify", "pair", "similarity", "choice")
 
@@ -176,42 +183,19 @@ def task_loss(model: GPTForTask, batch, lm_weight: float = 0.0) -> torch.Tensor:
 
 
 def batches(ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, batch_size: int,
-            shuffle: bool = True, seed: int = 0):
+            shuffle: bool = True, seed: int = 0) -> TensorBatches:
     """An iterable of ``(ids, mask, labels)`` batches with ``len()``; reshuffled each pass when
-    ``shuffle``. Each batch is cut to its longest sequence, so short batches run fast."""
+    ``shuffle``. Each batch is cut to its longest sequence (``mask``'s last dimension), so
+    short batches run fast."""
     if not len(ids) == len(mask) == len(labels):
         raise ValueError(f"ids, mask and labels have {len(ids)}, {len(mask)} and {len(labels)} rows.")
-    return _Batches(ids, mask, torch.as_tensor(labels), batch_size, shuffle, seed)
+    return TensorBatches((ids, mask, torch.as_tensor(labels)), batch_size, shuffle, seed, mask=1)
 
 
-class _Batches:
-    def __init__(self, ids, mask, labels, batch_size, shuffle, seed):
-        self.ids, self.mask, self.labels = ids, mask, labels
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.ids) / self.batch_size)
-
-    def __iter__(self):
-        order = torch.randperm(len(self.ids), generator=self.generator) if self.shuffle else torch.arange(len(self.ids))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
-            length = int(self.mask[rows].sum(-1).max())
-            yield self.ids[rows, :, :length], self.mask[rows, :, :length], self.labels[rows]
-
-
-@torch.no_grad()
 def task_accuracy(model: GPTForTask, ids: torch.Tensor, mask: torch.Tensor, labels, batch_size: int = 64) -> float:
-    """Accuracy of ``model`` on a whole encoded data set (eval mode, on the model's device)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    correct = 0
-    for x, m, y in batches(ids, mask, labels, batch_size, shuffle=False):
-        correct += (model(x.to(device), m.to(device)).argmax(-1).cpu() == y).sum().item()
-    model.train(was_training)
-    return correct / len(ids)
+    """Accuracy of ``model`` on a whole encoded data set: :func:`ptm_lib.evaluate.accuracy`
+    on its :func:`batches` (eval mode, on the model's device), as an exact ratio."""
+    return accuracy(model, batches(ids, mask, labels, batch_size, shuffle=False), dtype=torch.float64)
 
 
 @torch.no_grad()
