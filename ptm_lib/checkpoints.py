@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import platform
@@ -51,14 +52,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data.bpe import BPETokenizer
 from .data.vocab import Vocab
-from .data.wordpiece import WordPieceTokenizer
-from .models.bert import (BERT, BertConfig, BertForPretraining, BertForSequenceClassification,
-                          BertForSpanExtraction, BertForTokenClassification)
-from .models.elmo import BiLM, BiLMConfig
-from .models.gpt import GPT
-from .models.transformer import TransformerConfig
 
 FORMAT = "ptm-lib checkpoint 1"
 CHECKSUM = "sha256"
@@ -84,13 +78,32 @@ class Kind:
     ``dtype`` is how the weights are stored: float16 for the pretrained models, which keeps
     the files that travel with the book small; float32 for the fine-tuned ones, so that a
     loaded model predicts exactly as it did when it was saved.
+
+    The classes are named by ``"module:Class"`` paths and imported only when used, so that
+    this module, which every pretraining entry point imports, depends on no model: chapter
+    4's ELMo entry point does not import chapter 7's BERT.
     """
 
-    model: type[nn.Module]
-    config: type
-    vocabulary: type
+    model_path: str
+    config_path: str
+    vocabulary_path: str
     objective: str | None = None
     dtype: torch.dtype = torch.float16
+
+    @property
+    def model(self) -> type[nn.Module]:
+        """The model class (imported when first asked for)."""
+        return _resolve(self.model_path)
+
+    @property
+    def config(self) -> type:
+        """The model's config dataclass."""
+        return _resolve(self.config_path)
+
+    @property
+    def vocabulary(self) -> type:
+        """The class of the model's tokenizer or word vocabulary."""
+        return _resolve(self.vocabulary_path)
 
     def remake(self, path) -> str:
         """How to make a file of this kind at ``path``: the fix that errors name."""
@@ -99,15 +112,26 @@ class Kind:
         return f"ptm_lib.checkpoints.save({str(path)!r}, model, tokenizer) after fine-tuning"
 
 
+def _resolve(path: str) -> type:
+    """The class named by ``"package.module:Class"``."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+_GPT, _BERT, _ELMO = "ptm_lib.models.gpt:", "ptm_lib.models.bert:", "ptm_lib.models.elmo:"
+_BPE, _WORDPIECE = "ptm_lib.data.bpe:BPETokenizer", "ptm_lib.data.wordpiece:WordPieceTokenizer"
+_FINE_TUNED = {"dtype": torch.float32}
+
 KINDS: dict[str, Kind] = {
-    "gpt": Kind(GPT, TransformerConfig, BPETokenizer, objective="gpt"),
-    "bert": Kind(BertForPretraining, BertConfig, WordPieceTokenizer, objective="bert"),
-    "elmo": Kind(BiLM, BiLMConfig, Vocab, objective="elmo"),
-    "bert-encoder": Kind(BERT, BertConfig, WordPieceTokenizer, dtype=torch.float32),
-    "bert-sequence-classifier": Kind(BertForSequenceClassification, BertConfig, WordPieceTokenizer,
-                                     dtype=torch.float32),
-    "bert-token-classifier": Kind(BertForTokenClassification, BertConfig, WordPieceTokenizer, dtype=torch.float32),
-    "bert-span-extractor": Kind(BertForSpanExtraction, BertConfig, WordPieceTokenizer, dtype=torch.float32),
+    "gpt": Kind(_GPT + "GPT", "ptm_lib.models.transformer:TransformerConfig", _BPE, objective="gpt"),
+    "bert": Kind(_BERT + "BertForPretraining", _BERT + "BertConfig", _WORDPIECE, objective="bert"),
+    "elmo": Kind(_ELMO + "BiLM", _ELMO + "BiLMConfig", "ptm_lib.data.vocab:Vocab", objective="elmo"),
+    "bert-encoder": Kind(_BERT + "BERT", _BERT + "BertConfig", _WORDPIECE, **_FINE_TUNED),
+    "bert-sequence-classifier": Kind(_BERT + "BertForSequenceClassification", _BERT + "BertConfig", _WORDPIECE,
+                                     **_FINE_TUNED),
+    "bert-token-classifier": Kind(_BERT + "BertForTokenClassification", _BERT + "BertConfig", _WORDPIECE,
+                                  **_FINE_TUNED),
+    "bert-span-extractor": Kind(_BERT + "BertForSpanExtraction", _BERT + "BertConfig", _WORDPIECE, **_FINE_TUNED),
 }
 """Every kind of model a checkpoint can hold, by the ``kind`` name stored in the file."""
 

@@ -137,7 +137,8 @@ def _pair(batch: Any) -> tuple[Any, Any]:
 
 
 @torch.no_grad()
-def embed(fn: Callable[[torch.Tensor], torch.Tensor], data: Iterable, device: torch.device | str = "cpu") -> torch.Tensor:
+def embed(fn: Callable[[torch.Tensor], torch.Tensor], data: Iterable,
+          device: torch.device | str = "cpu") -> torch.Tensor:
     """Stack ``fn(x)`` (flattened per example) over the ``(x, y)`` batches of ``data``."""
     parts = [fn(to_device(_pair(batch)[0], device)).flatten(1).float().cpu() for batch in data]
     if not parts:
@@ -152,7 +153,8 @@ def embed(fn: Callable[[torch.Tensor], torch.Tensor], data: Iterable, device: to
 def _unit_rows(vectors: Any, words: Sequence[str]) -> np.ndarray:
     """The rows of ``vectors`` scaled to unit length, after checking that there is one
     finite row per word (a mismatch would score words against other words' vectors)."""
-    v = vectors.detach().cpu().float().numpy() if isinstance(vectors, torch.Tensor) else np.asarray(vectors, dtype=np.float32)
+    v = (vectors.detach().cpu().float().numpy() if isinstance(vectors, torch.Tensor)
+         else np.asarray(vectors, dtype=np.float32))
     if v.ndim != 2:
         raise ValueError(f"vectors must be a (words, dimensions) matrix, got shape {v.shape}; pass one row per "
                          "word, e.g. model.vectors().")

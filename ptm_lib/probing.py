@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,10 +35,12 @@ from torch import nn
 from .data.batches import pad_rows
 from .data.ner import word_pieces
 from .data.vocab import Vocab
-from .data.wordpiece import WordPieceTokenizer
 from .evaluate import fraction_correct, predict
 from .models.elmo import BiLM, ScalarMix, embed_sentences
 from .train import IGNORE, evaluating  # IGNORE: the label of padding positions, skipped by the loss
+
+if TYPE_CHECKING:  # chapter 7's tokenizer, named only in annotations: no import at run time
+    from .data.wordpiece import WordPieceTokenizer
 
 
 def check_positions(sentences: Sequence[Sequence[str]], positions: Sequence[int]) -> None:
@@ -134,7 +137,8 @@ def probe_accuracy(train_x, train_y, test_x, test_y, C: float = 1.0, max_iter: i
 
     train_x, test_x = np.asarray(train_x, dtype=np.float64), np.asarray(test_x, dtype=np.float64)
     if train_x.ndim != 2 or test_x.ndim != 2 or train_x.shape[1] != test_x.shape[1]:
-        raise ValueError(f"probe features must be (N, D) matrices of one width, got {train_x.shape} and {test_x.shape}.")
+        raise ValueError("probe features must be (N, D) matrices of one width, "
+                         f"got {train_x.shape} and {test_x.shape}.")
     if len(set(np.asarray(train_y).tolist())) < 2:
         raise ValueError("the probe's training labels hold a single class; there is nothing to learn.")
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))

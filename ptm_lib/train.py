@@ -262,7 +262,8 @@ def fit(
 
 
 def is_count(value: Any) -> bool:
-    """(Also used to check configs elsewhere, e.g. word2vec's.) True for a whole number (``int`` or NumPy integer), False for floats and bools."""
+    """(Also used to check configs elsewhere, e.g. word2vec's.) True for a whole number (``int`` or
+    NumPy integer), False for floats and bools."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

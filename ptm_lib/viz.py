@@ -152,7 +152,8 @@ def heatmap(
         raise ValueError(f"heatmap needs a non-empty 2-D matrix, got shape {m.shape}.")
     for labels, size, what in ((row_labels, m.shape[0], "row"), (col_labels, m.shape[1], "column")):
         if labels is not None and len(labels) != size:
-            raise ValueError(f"{len(labels)} {what} labels for {size} {what}s; give one label per {what} of the matrix.")
+            raise ValueError(f"{len(labels)} {what} labels for {size} {what}s; "
+                             f"give one label per {what} of the matrix.")
     fig, ax = _axes(ax, (0.4 * m.shape[1] + 2, 0.4 * m.shape[0] + 1.5))
     image = ax.imshow(m, cmap=cmap, aspect="auto")
     if row_labels is not None:
@@ -267,7 +268,8 @@ def attention_grid(attentions, tokens: Sequence[str] | None = None, size: float 
     readable = tokens is not None and T <= 24
     for (layer, head), ax in np.ndenumerate(axes):
         ax.imshow(maps[layer, head], cmap="viridis", vmin=0, vmax=1)
-        ax.set_xticks(range(T) if readable else [], [str(t) for t in tokens] if readable else [], rotation=90, fontsize=6)
+        ax.set_xticks(range(T) if readable else [], [str(t) for t in tokens] if readable else [],
+                      rotation=90, fontsize=6)
         ax.set_yticks(range(T) if readable else [], [str(t) for t in tokens] if readable else [], fontsize=6)
         if layer == 0:
             ax.set_title(f"head {head}", fontsize=9)
@@ -336,7 +338,8 @@ def text_explorer(respond, description: str, placeholder: str = "", initial: str
     if not callable(respond):
         raise TypeError(f"text_explorer's respond must be a function of the text, got {type(respond).__name__}.")
     if not live_widgets():
-        print(f"[{description.rstrip(': ')}: an interactive explorer; run the notebook to use it. A static example follows.]")
+        print(f"[{description.rstrip(': ')}: an interactive explorer; "
+              "run the notebook to use it. A static example follows.]")
         return None
     import ipywidgets as widgets
     from IPython.display import display

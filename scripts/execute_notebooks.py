@@ -4,7 +4,7 @@
     python scripts/execute_notebooks.py --out /tmp/runs chapters/*.ipynb
 
 The book is built from the saved outputs, and the notebook tests re-run every chapter and
-compare (tests/notebooks.py), so run this after changing a chapter or the library code it
+compare (tests/notebook_outputs.py), so run this after changing a chapter or the library code it
 uses. With ``--out`` the executed copies go to that folder and ``chapters/`` is left as
 it is (to measure another machine's outputs, or to run a different preset).
 """
@@ -15,14 +15,30 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from conftest import BOOK_ENV  # noqa: E402  (the one definition of the book's settings)
+
+
+@contextmanager
+def kernel_environment(settings: dict[str, str]):
+    """Set ``settings`` in this process's environment (which a kernel started inside the
+    block inherits), then restore it, so that the caller (a test worker that runs another
+    chapter next) keeps its own settings."""
+    before = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def execute(path: Path, out: Path | None = None, timeout: int = 1800) -> float:
@@ -45,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, help="save executed copies here, not in place")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from conftest import BOOK_ENV  # the one definition of the book's settings (the root conftest.py)
+
     for key, value in BOOK_ENV.items():
         os.environ.setdefault(key, value)
     if args.out is not None:

@@ -24,9 +24,7 @@ upper estimate). A chapter whose estimate exceeds 10 minutes needs a smaller pre
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import platform
 import sys
 import time
@@ -36,6 +34,9 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script, scripts/ is not a package on the path
+from scripts.execute_notebooks import kernel_environment  # noqa: E402
+
 DEFAULT_RESULTS = ROOT / "data" / "results" / "gpu_run.json"
 DEFAULT_OUT = ROOT / "_build" / "gpu"
 REPORT_PREFIX = "PTM-GPU-REPORT "
@@ -54,7 +55,8 @@ GPUS = {
 # variables (evaluated in the chapter's kernel after the last cell).
 HEADLINES = {
     "01_image_pretraining": '{"MNIST test accuracy": mnist_test_acc, '
-                            '**{f"fine-tune minus scratch, {b} labels": acc.loc["fine-tune", b] - acc.loc["scratch", b] '
+                            '**{f"fine-tune minus scratch, {b} labels": '
+                            'acc.loc["fine-tune", b] - acc.loc["scratch", b] '
                             'for b in budgets}}',
     "02_language_models": '{"NNLM test perplexity": nnlm_test, "Kneser-Ney 5-gram": ppl["Kneser–Ney 5-gram"], '
                           '"mixture": mixed_test}',
@@ -75,7 +77,8 @@ REPORT_CELL = """\
 import json as _json, torch as _torch
 from ptm_lib.train import amp_dtype as _amp_dtype
 _report = {{"device": rt.device.type, "scale": rt.scale, "amp_dtype": str(_amp_dtype(rt.device, "auto")),
-           "peak_gpu_mib": round(_torch.cuda.max_memory_allocated() / 2**20, 1) if _torch.cuda.is_available() else None}}
+           "peak_gpu_mib": (round(_torch.cuda.max_memory_allocated() / 2**20, 1)
+                            if _torch.cuda.is_available() else None)}}
 try:
     _report["headline"] = {{key: round(float(value), 4) for key, value in ({headline}).items()}}
 except Exception as _error:
@@ -133,7 +136,7 @@ def read_report(notebook: nbformat.NotebookNode) -> dict:
             if output.output_type == "error" and record["passed"]:
                 record.update(passed=False, error=f"cell {number}: {output.ename}: {output.evalue}"[:500])
             if output.output_type == "stream" and REPORT_PREFIX in output.text:
-                line = next(l for l in output.text.splitlines() if l.startswith(REPORT_PREFIX))
+                line = next(text for text in output.text.splitlines() if text.startswith(REPORT_PREFIX))
                 record.update(json.loads(line[len(REPORT_PREFIX):]))
     return record
 
@@ -170,22 +173,6 @@ def main(argv: list[str] | None = None) -> dict:
         return run_all(notebooks, args.out, args.results, args.until_preset)
 
 
-@contextlib.contextmanager
-def kernel_environment(settings: dict[str, str]):
-    """Set ``settings`` in this process's environment (which the kernels inherit) for the
-    duration, then restore it, so that a caller (a test worker) keeps its own settings."""
-    before = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_all(notebooks: list[Path], out: Path, results_file: Path, until_preset: bool) -> dict:
     """Run each chapter, writing the results file after each one."""
     out.mkdir(parents=True, exist_ok=True)
@@ -204,5 +191,4 @@ def run_all(notebooks: list[Path], out: Path, results_file: Path, until_preset: 
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

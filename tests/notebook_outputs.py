@@ -29,17 +29,18 @@ from __future__ import annotations
 
 import copy
 import difflib
-import os
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from scripts.execute_notebooks import kernel_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCES = Path(__file__).with_name("notebook_tolerances.toml")
@@ -176,7 +177,8 @@ def number_pairs(saved: nbformat.NotebookNode,
             fresh_skeleton, new = split_numbers(fresh_texts[key])
             if skeleton == fresh_skeleton:
                 for index, pair in enumerate(zip(old, new)):
-                    yield (*pair, number, f"cell {number} {key} #{index + 1}: {_number_context(saved_texts[key], index)}")
+                    yield (*pair, number,
+                           f"cell {number} {key} #{index + 1}: {_number_context(saved_texts[key], index)}")
 
 
 def code_cell_sources(notebook: nbformat.NotebookNode) -> dict[int, str]:
@@ -203,16 +205,8 @@ def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str],
             cell.outputs = []
     client = NotebookClient(fresh, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}})
-    saved_env = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
+    with kernel_environment(env):
         client.execute()
-    finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return fresh
 
 

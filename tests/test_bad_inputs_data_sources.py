@@ -7,11 +7,19 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from test_data_sources import (  # noqa: F401  (fixtures: registry is autouse, links and folder_links on request)
+    A_TXT,
+    FOLDER_FILES,
+    folder_links,
+    folder_source,
+    links,
+    make_wheel,
+    manifest_sha256,
+    registry,
+    source,
+)
 
 from ptm_lib.data import sources
-from test_data_sources import (  # noqa: F401  (fixtures: registry is autouse, links and folder_links on request)
-    A_TXT, FOLDER_FILES, folder_links, folder_source, links, make_wheel, manifest_sha256, registry, source,
-)
 
 
 def files_under(folder) -> dict[str, bytes]:
@@ -72,8 +80,8 @@ class TestDataHub:
         folder = sources.path("folder", "news")
         (folder / "topic_a" / "001.txt").write_bytes(b"edited")
         go_offline(folder_links)
-        with pytest.raises(sources.ChecksumError,
-                           match=r"topic_a/001\.txt \(changed\).*moved to .*news\.corrupt-.*nothing was deleted.*retry"):
+        changed = r"topic_a/001\.txt \(changed\).*moved to .*news\.corrupt-.*nothing was deleted.*retry"
+        with pytest.raises(sources.ChecksumError, match=changed):
             sources.fetch("folder")
         (kept,) = folder.parent.glob("news.corrupt-*")
         assert files_under(kept) == {**FOLDER_FILES, "topic_a/001.txt": b"edited"}

@@ -8,8 +8,8 @@ vocabulary and the fix, in every model.
 import pytest
 import torch
 
-from ptm_lib.models import bert, elmo, gpt, nnlm
 from ptm_lib.data.vocab import check_ids
+from ptm_lib.models import bert, elmo, gpt, nnlm
 from ptm_lib.models.transformer import TransformerConfig
 
 V = 40

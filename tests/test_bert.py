@@ -7,9 +7,20 @@ import torch.nn.functional as F
 from ptm_lib.data.mlm import mask_for_mlm
 from ptm_lib.models import bert as bert_module
 from ptm_lib.models.bert import (
-    BERT, BertConfig, BertForPretraining, BertForSequenceClassification, BertForSpanExtraction,
-    BertForTokenClassification, best_span, mean_pool, mlm_loss, pretraining_loss, sequence_classification_loss,
-    span_loss, token_classification_loss)
+    BERT,
+    BertConfig,
+    BertForPretraining,
+    BertForSequenceClassification,
+    BertForSpanExtraction,
+    BertForTokenClassification,
+    best_span,
+    mean_pool,
+    mlm_loss,
+    pretraining_loss,
+    sequence_classification_loss,
+    span_loss,
+    token_classification_loss,
+)
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import Block, Transformer, TransformerConfig, activation, init_normal, padding_mask
 from ptm_lib.train import IGNORE, fit
@@ -272,32 +283,7 @@ def test_span_extraction_scores_and_best_span():
     assert best_span(s, e, max_length=1).tolist() == [[2, 2]], "one-token spans only: 0 + 8 is the best"
 
 
-# --- save / load (ptm_lib.checkpoints; a pretraining BertForPretraining also needs its tokenizer) ---
-
-@pytest.mark.parametrize("make", [
-    lambda c: BertForSequenceClassification(c, num_labels=3, dropout=0.2),
-    lambda c: BertForSpanExtraction(BERT(c)),
-    lambda c: BERT(c),
-])
-def test_save_load_round_trip(tmp_path, make):
-    from ptm_lib import checkpoints
-
-    torch.manual_seed(0)
-    model = make(config(dropout=0.1)).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
-    path = checkpoints.save(tmp_path / "model.pt", model)
-    again, _, _ = checkpoints.load(path)
-    assert type(again) is type(model) and again.config == model.config and not again.training
-    batch = masked_batch()
-    out_a = model(batch["ids"], batch["segments"], batch["attention_mask"])
-    out_b = again(batch["ids"], batch["segments"], batch["attention_mask"])
-    for a, b in zip(out_a if isinstance(out_a, tuple) else [out_a], out_b if isinstance(out_b, tuple) else [out_b]):
-        if isinstance(a, torch.Tensor):
-            assert torch.equal(a, b)
-    if isinstance(again, BertForSequenceClassification):
-        assert again.num_labels == 3 and again.drop.p == 0.2
+# (saving and loading every BERT head: tests/test_checkpoints.py)
 
 
 def test_ignore_is_the_one_label_of_ptm_lib_train():

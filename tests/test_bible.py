@@ -16,7 +16,8 @@ KJV_ROWS = [
 WEB_CSV = "\n".join([
     "field,field,field,field,field",
     '"66022021","66","22","21","The grace of the Lord Jesus Christ be with all the saints. Amen."',
-    '"01001001","1","1","1","In the beginning God{After ""God,"" the Hebrew has ""Aleph Tav""} created the heavens and the earth."',
+    '"01001001","1","1","1","In the beginning God{After ""God,"" the Hebrew has ""Aleph Tav""} '
+    'created the heavens and the earth."',
     '"01001002","1","1","2","Now the earth was formless and empty."',
     '"42017036","42","17","36","{Some Greek manuscripts add: ""Two will be in the field.""}"',
     '"19003001","19","3","1","&gt; Yahweh, how my adversaries have increased!"',

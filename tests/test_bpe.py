@@ -2,8 +2,17 @@ import pytest
 from tokenizers import Tokenizer as Backend
 from tokenizers.models import BPE
 
-from ptm_lib.data.bpe import (SPECIALS, BPETokenizer, UnknownTextWarning, apply_bpe, learn_bpe, merge_pair,
-                              pair_counts, train_bpe, word_symbols)
+from ptm_lib.data.bpe import (
+    SPECIALS,
+    BPETokenizer,
+    UnknownTextWarning,
+    apply_bpe,
+    learn_bpe,
+    merge_pair,
+    pair_counts,
+    train_bpe,
+    word_symbols,
+)
 
 CLASSIC = {"low": 5, "lower": 2, "newest": 6, "widest": 3}  # Sennrich et al. (2016), fig. 1
 

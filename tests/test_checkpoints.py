@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import tomllib
 
 import pytest
+import tomllib
 import torch
 
 from ptm_lib import checkpoints, pretrain
@@ -16,8 +16,14 @@ from ptm_lib.checkpoints import KINDS, load, save
 from ptm_lib.data.bilm import build_vocab, encode_batch
 from ptm_lib.data.bpe import train_bpe
 from ptm_lib.data.wordpiece import WordPieceTokenizer, train_wordpiece
-from ptm_lib.models.bert import (BERT, BertConfig, BertForPretraining, BertForSequenceClassification,
-                                 BertForSpanExtraction, BertForTokenClassification)
+from ptm_lib.models.bert import (
+    BERT,
+    BertConfig,
+    BertForPretraining,
+    BertForSequenceClassification,
+    BertForSpanExtraction,
+    BertForTokenClassification,
+)
 from ptm_lib.models.elmo import BiLM, BiLMConfig
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import TransformerConfig

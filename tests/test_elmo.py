@@ -8,7 +8,13 @@ import torch.nn.functional as F
 from ptm_lib.data.bilm import build_vocab, char_ids, encode_batch
 from ptm_lib.data.lm import Batches
 from ptm_lib.models.elmo import (
-    BiLM, BiLMConfig, ScalarMix, bilm_loss, direction_perplexity, embed_sentences, reverse_padded,
+    BiLM,
+    BiLMConfig,
+    ScalarMix,
+    bilm_loss,
+    direction_perplexity,
+    embed_sentences,
+    reverse_padded,
 )
 from ptm_lib.train import MixedPrecisionFallback, cpu_autocast_works, fit
 

@@ -1,9 +1,18 @@
 import pytest
 import torch
 
+from ptm_lib.finetune.gpt import (
+    GPTForTask,
+    Specials,
+    batches,
+    continuation_log_prob,
+    pad,
+    task_accuracy,
+    task_loss,
+    transform,
+    zero_shot_choice,
+)
 from ptm_lib.models.gpt import GPT
-from ptm_lib.finetune.gpt import (GPTForTask, Specials, batches, continuation_log_prob, pad, task_accuracy, task_loss,
-                                  transform, zero_shot_choice)
 from ptm_lib.models.transformer import TransformerConfig
 from ptm_lib.train import fit
 

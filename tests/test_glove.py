@@ -11,7 +11,8 @@ def test_weighting_values():
     x = np.array([0.0, 1.0, 50.0, 100.0, 1000.0])
     expected = [0.0, 0.01 ** 0.75, 0.5 ** 0.75, 1.0, 1.0]  # 0.0316, 0.5946
     np.testing.assert_allclose(weighting(x), expected)
-    torch.testing.assert_close(weighting(torch.tensor(x, dtype=torch.float32)), torch.tensor(expected, dtype=torch.float32))
+    torch.testing.assert_close(weighting(torch.tensor(x, dtype=torch.float32)),
+                               torch.tensor(expected, dtype=torch.float32))
     assert weighting(np.array([10.0]), x_max=10, alpha=0.5)[0] == 1.0
 
 

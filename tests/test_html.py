@@ -210,7 +210,8 @@ _PAGE_FACTS_JS = """
   }));
   const scripts = Array.from(document.querySelectorAll("script[src]")).map(s => s.getAttribute("src"));
   return {
-    main: main ? main.tagName.toLowerCase() + (main.className ? "." + main.className.trim().split(/\\s+/).join(".") : "") : null,
+    main: main ? main.tagName.toLowerCase()
+      + (main.className ? "." + main.className.trim().split(/\\s+/).join(".") : "") : null,
     h1: h1 ? (h1.innerText || h1.textContent || "").trim() : null,
     text: document.body ? document.body.innerText : "",
     errors: errors,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptm_lib.data import sources, images
+from ptm_lib.data import images, sources
 
 
 def test_per_class_indices_balanced_disjoint_and_seeded():

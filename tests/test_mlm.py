@@ -3,7 +3,15 @@ import random
 import pytest
 import torch
 
-from ptm_lib.data.mlm import PairExample, mask_for_mlm, nsp_pairs, pack_pair, pad_pairs, pretraining_batch, truncate_pair
+from ptm_lib.data.mlm import (
+    PairExample,
+    mask_for_mlm,
+    nsp_pairs,
+    pack_pair,
+    pad_pairs,
+    pretraining_batch,
+    truncate_pair,
+)
 from ptm_lib.train import IGNORE
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4

@@ -6,7 +6,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-from ptm_lib.data import sources, ner
+from ptm_lib.data import ner, sources
 from ptm_lib.data.ner import TaggedSentence
 from ptm_lib.data.wordpiece import SPECIALS, WordPieceTokenizer, load_minilm_tokenizer, train_wordpiece
 from ptm_lib.train import IGNORE

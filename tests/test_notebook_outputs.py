@@ -6,9 +6,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from notebook_outputs import (SPREAD_FILE_NAME, Tolerance, code_cell_sources, compare_cell, compare_notebooks,
-                              load_tolerances, split_numbers)
+from notebook_outputs import (
+    SPREAD_FILE_NAME,
+    Tolerance,
+    code_cell_sources,
+    compare_cell,
+    compare_notebooks,
+    load_tolerances,
+    split_numbers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))

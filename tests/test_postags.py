@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ptm_lib.data import sources, postags
+from ptm_lib.data import postags, sources
 
 # A toy model: "walks" is a NOUN after a determiner and a VERB after a pronoun, which only
 # the previous-label features can decide; "the"/"she" come from the tag dictionary.

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
+from ptm_lib.checkpoints import load, save
 from ptm_lib.data.wordpiece import WordPieceTokenizer, train_wordpiece
 from ptm_lib.models.bert import IGNORE, BertConfig, BertForPretraining
-from ptm_lib.checkpoints import load, save
 from ptm_lib.pretrain.bert import PretrainingBatches, encode_documents, pretraining_metrics, sentence_documents, train
 
 DOCS = [["the cat sat on the mat", "it was warm", "the dog slept"],

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from ptm_lib.data import sources
-from ptm_lib.pretrained import load_bert, load_minilm
 from ptm_lib.models.bert import BERT, BertForPretraining
+from ptm_lib.pretrained import load_bert, load_minilm
 
 transformers = pytest.importorskip("transformers")
 V, CTX, D, L, H = 101, 24, 32, 2, 4

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from ptm_lib.pretrained import gpt2_state_dict, load_gpt2, save_gpt2
 from ptm_lib.models.gpt import GPT
 from ptm_lib.models.transformer import TransformerConfig
+from ptm_lib.pretrained import gpt2_state_dict, load_gpt2, save_gpt2
 
 transformers = pytest.importorskip("transformers")
 V, CTX = 97, 32

@@ -7,8 +7,18 @@ from ptm_lib.data.bilm import build_vocab
 from ptm_lib.data.wordpiece import train_wordpiece
 from ptm_lib.models.bert import BERT, BertConfig
 from ptm_lib.models.elmo import BiLM, BiLMConfig, embed_sentences
-from ptm_lib.probing import (FeatureTagger, best_threshold, encode_words, pad_features, predict_tags, probe_accuracy,
-                             tagging_loss, threshold_accuracy, word_layer_vectors, word_vectors)
+from ptm_lib.probing import (
+    FeatureTagger,
+    best_threshold,
+    encode_words,
+    pad_features,
+    predict_tags,
+    probe_accuracy,
+    tagging_loss,
+    threshold_accuracy,
+    word_layer_vectors,
+    word_vectors,
+)
 from ptm_lib.train import IGNORE, fit
 
 SENTENCES = [s.split() for s in ["the cat sat on the mat", "a dog ran", "the dog saw a cat on the mat"]]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ptm_lib.models.gpt import GPT
-from ptm_lib.models.sequence import ConvLM, LSTMLM, build_model, size_matched
+from ptm_lib.models.sequence import LSTMLM, ConvLM, build_model, size_matched
 
 V, D, T = 11, 16, 24
 
@@ -39,7 +39,8 @@ def test_causal_changing_token_t_never_changes_earlier_logits(make, ids, t):
     assert not torch.allclose(before[:, t], after[:, t]), "the output at t must read token t"
 
 
-@pytest.mark.parametrize("n_layers, kernel, growth, expected", [(4, 3, 1, 9), (2, 5, 1, 9), (3, 3, 2, 15), (1, 2, 1, 2)])
+@pytest.mark.parametrize("n_layers, kernel, growth, expected",
+                         [(4, 3, 1, 9), (2, 5, 1, 9), (3, 3, 2, 15), (1, 2, 1, 2)])
 def test_conv_receptive_field_is_exact(ids, n_layers, kernel, growth, expected):
     torch.manual_seed(0)
     model = ConvLM(V, D, n_layers, kernel, growth)

@@ -59,7 +59,8 @@ def test_dynamic_pairs_stay_in_window_and_sentence():
         reach.setdefault(centre, set()).add(ctx - centre)
     for centre, offs in reach.items():
         r = max(abs(o) for o in offs)
-        expected = {o for o in range(-r, r + 1) if o and 0 <= centre + o < len(ids) and sent[centre + o] == sent[centre]}
+        expected = {o for o in range(-r, r + 1)
+                    if o and 0 <= centre + o < len(ids) and sent[centre + o] == sent[centre]}
         assert offs == expected
 
 

@@ -67,7 +67,8 @@ def test_step_throughput_times_any_step(monkeypatch):
 
 
 def test_throughput_table_rows(batch):
-    models = {"lstm": LSTMLM(V, 8, 1), "gpt": GPT(TransformerConfig(vocab_size=V, max_len=32, d_model=8, n_layers=1, n_heads=2))}
+    models = {"lstm": LSTMLM(V, 8, 1),
+              "gpt": GPT(TransformerConfig(vocab_size=V, max_len=32, d_model=8, n_layers=1, n_heads=2))}
     rows = throughput_table(models, [8, 32], V, tokens_per_batch=64, steps=1, warmup=0)
     assert [(r["model"], r["length"], r["batch_size"]) for r in rows] == [
         ("lstm", 8, 8), ("gpt", 8, 8), ("lstm", 32, 2), ("gpt", 32, 2)]

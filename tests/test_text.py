@@ -171,13 +171,18 @@ def test_stratified_split_ignores_list_order():
         text.stratified_split(keys, labels, test_fraction=1.0)
 
 
-def test_pretraining_corpus_excludes_bbc_test(fake_bbc, tmp_path, monkeypatch):
+@pytest.fixture
+def one_wiki_page(fake_bbc, tmp_path, monkeypatch):
+    """The fake BBC articles plus a Wikipedia sample of one page, "Wiki words here."."""
     bbc_path = sources.path("bbc_news", "articles")
     wiki = tmp_path / "wiki.xml.bz2"
     wiki.write_bytes(bz2.compress(
         ('<mediawiki xmlns="x">' + _page("W", "Wiki words here.") + "</mediawiki>").encode()))
     files = {("bbc_news", "articles"): bbc_path, ("enwiki_sample", "xml"): wiki}
     monkeypatch.setattr(sources, "path", lambda name, key: files[name, key])
+
+
+def test_pretraining_corpus_excludes_bbc_test(one_wiki_page):
     corpus = text.pretraining_corpus()
     tokens = text.load_bbc_tokens()
     split = text.bbc_split()
@@ -186,14 +191,7 @@ def test_pretraining_corpus_excludes_bbc_test(fake_bbc, tmp_path, monkeypatch):
     assert len(corpus) == 1 + 22 - 4
 
 
-def test_pretraining_texts_and_held_out_articles_are_the_same_documents_in_every_form(fake_bbc, tmp_path,
-                                                                                      monkeypatch):
-    bbc_path = sources.path("bbc_news", "articles")
-    wiki = tmp_path / "wiki.xml.bz2"
-    wiki.write_bytes(bz2.compress(
-        ('<mediawiki xmlns="x">' + _page("W", "Wiki words here.") + "</mediawiki>").encode()))
-    files = {("bbc_news", "articles"): bbc_path, ("enwiki_sample", "xml"): wiki}
-    monkeypatch.setattr(sources, "path", lambda name, key: files[name, key])
+def test_pretraining_texts_and_held_out_articles_are_the_same_documents_in_every_form(one_wiki_page):
     docs, split = text.load_bbc(), text.bbc_split()
     raw = text.pretraining_texts()
     assert raw == ["Wiki words here."] + [docs[i][2] for i in split["train"]]

@@ -6,8 +6,16 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ptm_lib import train
-from ptm_lib.train import (History, MixedPrecisionFallback, amp_dtype, classification_loss, cpu_autocast_works, fit,
-                          progress_enabled, to_device)
+from ptm_lib.train import (
+    History,
+    MixedPrecisionFallback,
+    amp_dtype,
+    classification_loss,
+    cpu_autocast_works,
+    fit,
+    progress_enabled,
+    to_device,
+)
 
 
 def blobs(n=256, seed=0):

@@ -4,8 +4,19 @@ import pytest
 import torch
 
 from ptm_lib.models.transformer import (
-    ACTIVATIONS, INIT_SCHEMES, Block, BlocksOutput, MultiHeadAttention, Transformer, TransformerConfig, activation,
-    causal_mask, init_normal, padding_mask, sinusoidal_positions)
+    ACTIVATIONS,
+    INIT_SCHEMES,
+    Block,
+    BlocksOutput,
+    MultiHeadAttention,
+    Transformer,
+    TransformerConfig,
+    activation,
+    causal_mask,
+    init_normal,
+    padding_mask,
+    sinusoidal_positions,
+)
 
 V, T, D, H = 23, 10, 16, 4
 
@@ -118,7 +129,8 @@ def test_sinusoidal_positions():
     tokens = model.tok(ids_batch(1))[0] * math.sqrt(model.config.d_model)  # Vaswani et al., section 3.4
     assert torch.allclose(model.embed(ids_batch(1))[0] - tokens, model.pos[:T], atol=1e-5)
     learned = make()
-    assert torch.allclose(learned.embed(ids_batch(1))[0] - learned.tok(ids_batch(1))[0], learned.pos.weight[:T], atol=1e-6)
+    assert torch.allclose(learned.embed(ids_batch(1))[0] - learned.tok(ids_batch(1))[0], learned.pos.weight[:T],
+                          atol=1e-6)
 
 
 def test_pre_and_post_norm_differ_and_have_the_right_layout():

@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from ptm_lib.data.skipgram import cbow_windows, stream, subsample
-from ptm_lib.models.word2vec import (Word2Vec, Word2VecConfig, epoch_examples, hierarchical_softmax_loss,
-                                     negative_sampling_loss, noise_table, sgd_step, train_word2vec)
+from ptm_lib.models.word2vec import (
+    Word2Vec,
+    Word2VecConfig,
+    epoch_examples,
+    hierarchical_softmax_loss,
+    negative_sampling_loss,
+    noise_table,
+    sgd_step,
+    train_word2vec,
+)
 
 
 def log_sigmoid(x):

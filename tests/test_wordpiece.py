@@ -4,8 +4,18 @@ from tokenizers import models
 
 from ptm_lib.data import sources
 from ptm_lib.data.wordpiece import (
-    SPECIALS, WordPieceTokenizer, greedy_tokenize, is_cjk, load_minilm_tokenizer, minilm_files, normalise,
-    pre_tokenize, read_vocab, train_wordpiece, wordpiece)
+    SPECIALS,
+    WordPieceTokenizer,
+    greedy_tokenize,
+    is_cjk,
+    load_minilm_tokenizer,
+    minilm_files,
+    normalise,
+    pre_tokenize,
+    read_vocab,
+    train_wordpiece,
+    wordpiece,
+)
 
 TOY = {"[UNK]", "un", "una", "##aff", "##ffa", "##ble", "##able", "play", "##ing", "##s", "p", "##l", "##a", "##y"}
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import torch
 
+
 def _rows(data) -> int:
     """The number of examples of ``data``; every tensor must have that many rows."""
     tensors = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, (tuple, list)) \

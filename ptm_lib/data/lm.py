@@ -31,7 +31,8 @@ def _as_long_1d(ids, name: str = "ids") -> torch.Tensor:
     if t.dim() != 1:
         raise ValueError(f"{name} must be a 1-D sequence of word ids, got shape {tuple(t.shape)}.")
     if t.dtype.is_floating_point or t.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer word ids, got {t.dtype}; encode the words with the vocabulary first.")
+        raise TypeError(f"{name} must hold integer word ids, got {t.dtype}; "
+                        "encode the words with the vocabulary first.")
     return t.long()
 
 

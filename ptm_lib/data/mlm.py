@@ -45,7 +45,6 @@ import torch
 from ..train import IGNORE  # the label of positions that are not predicted (PyTorch's ignore_index)
 from .batches import pad_rows
 
-
 # --- masked LM ---
 
 def mask_for_mlm(ids: torch.Tensor, vocab_size: int, special_ids: Iterable[int], mask_id: int, prob: float = 0.15,

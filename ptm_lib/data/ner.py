@@ -45,13 +45,15 @@ import hashlib
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
 from ..train import IGNORE
 from . import sources
-from .wordpiece import WordPieceTokenizer
+
+if TYPE_CHECKING:  # chapter 7's tokenizer, named only in annotations: no import at run time
+    from .wordpiece import WordPieceTokenizer
 
 OUTSIDE = "O"
 SPLITS = ("train", "dev", "test")

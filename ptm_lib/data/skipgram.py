@@ -124,7 +124,8 @@ def _counts(counts: np.ndarray) -> np.ndarray:
     return counts
 
 
-def subsample(ids: np.ndarray, sent: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def subsample(ids: np.ndarray, sent: np.ndarray, keep: np.ndarray,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Drop each token of the stream with probability ``1 - keep[id]``."""
     kept = rng.random(len(ids)) < keep[ids]
     return ids[kept], sent[kept]

@@ -288,8 +288,8 @@ def encode_spans(tokenizer, examples: Sequence[ClozeSpan], max_len: int = 128) -
     if not rows:
         raise ValueError(f"no example kept its answer within max_len={max_len} tokens; use a larger max_len "
                          "or a smaller window")
-    return {**pad_rows([(a + b, [0] * len(a) + [1] * len(b)) for a, b in rows], tokenizer.pad_id), "start": torch.tensor(starts), "end": torch.tensor(ends),
-            "kept": torch.tensor(kept)}
+    return {**pad_rows([(a + b, [0] * len(a) + [1] * len(b)) for a, b in rows], tokenizer.pad_id),
+            "start": torch.tensor(starts), "end": torch.tensor(ends), "kept": torch.tensor(kept)}
 
 
 def span_text(tokenizer, ids_row: torch.Tensor | Sequence[int], start: int, end: int) -> str:

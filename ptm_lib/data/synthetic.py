@@ -34,7 +34,8 @@ def _check_task(length: int, delay: int, alphabet: int) -> None:
     if not isinstance(length, int) or length < 2:
         raise ValueError(f"length must be an integer >= 2, got {length!r}.")
     if not isinstance(delay, int) or delay < 1:
-        raise ValueError(f"delay must be a positive integer (delay 0 would be copying the current token), got {delay!r}.")
+        raise ValueError("delay must be a positive integer (delay 0 would be copying the current token), "
+                         f"got {delay!r}.")
     if delay >= length:
         raise ValueError(f"delay={delay} leaves nothing to predict in sequences of length {length}; "
                          "use delay < length (and length several times the delay for a useful signal).")

@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import text
-from .text import bbc_sentences, check_count
 from .bible import Verse, normalise
+from .text import bbc_sentences, check_count
 
 
 @dataclass(frozen=True)

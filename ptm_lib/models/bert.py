@@ -54,8 +54,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ptm_lib.data.vocab import check_ids
-from ptm_lib.models.transformer import (Transformer, TransformerConfig, activation, init_normal,
-                                        padding_mask)
+from ptm_lib.models.transformer import Transformer, TransformerConfig, activation, init_normal, padding_mask
 from ptm_lib.train import IGNORE  # the label the masked-LM and token losses skip (-100); re-exported here
 
 NSP_CLASSES = ("IsNext", "NotNext")

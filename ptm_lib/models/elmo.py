@@ -61,9 +61,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.bilm import N_CHARS, PAD_CHAR, encode_batch
-from ..data.vocab import Vocab
+from ..data.vocab import Vocab, check_ids
 from ..train import IGNORE, evaluating, to_device
-from ..data.vocab import check_ids
 
 ENCODERS = ("char", "word")
 

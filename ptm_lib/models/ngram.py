@@ -113,7 +113,8 @@ class KneserNeyLM:
         if arr.ndim != 1:
             raise ValueError(f"{name} must be a 1-D sequence of word ids, got shape {arr.shape}.")
         if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{name} must hold integer word ids, got {arr.dtype}; encode the words with the vocabulary first.")
+            raise TypeError(f"{name} must hold integer word ids, got {arr.dtype}; "
+                            "encode the words with the vocabulary first.")
         arr = arr.astype(np.int64, copy=False)
         if arr.size and (arr.min() < 0 or arr.max() >= self.vocab_size):
             raise ValueError(

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..train import evaluating
 from ..data.vocab import check_ids
+from ..train import evaluating
 
 VOCAB_FIX = "encode the words with the Vocab the model was built with (vocab_size=len(vocab))"
 
@@ -51,7 +51,8 @@ class NNLMConfig:
         if self.hidden < 0:
             raise ValueError(f"NNLMConfig.hidden must be >= 0 (0 means no hidden layer), got {self.hidden}.")
         if self.hidden == 0 and not self.direct:
-            raise ValueError("With hidden=0 the model needs direct=True, or it has no path from the words to the output.")
+            raise ValueError("With hidden=0 the model needs direct=True, "
+                             "or it has no path from the words to the output.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"NNLMConfig.dropout must lie in [0, 1), got {self.dropout}.")
 

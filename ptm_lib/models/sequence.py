@@ -27,8 +27,8 @@ only (``(k - 1) r`` zeros before the sequence) is what makes the convolution cau
 
 Both models tie the output layer to the input embedding ``E`` (Press & Wolf 2017), as GPT
 does, so that at equal width the three models spend the same parameters on the
-vocabulary (``LSTMLM(tie_weights=False)`` unties it). :func:`size_matched` picks the width that gives a wanted parameter count, for
-comparisons at equal size.
+vocabulary (``LSTMLM(tie_weights=False)`` unties it). :func:`size_matched` picks the width
+that gives a wanted parameter count, for comparisons at equal size.
 """
 
 from __future__ import annotations

@@ -295,7 +295,8 @@ def sgd_step(model: Word2Vec, contexts: torch.Tensor, mask: torch.Tensor, centre
     return losses
 
 
-def row_scales(config: Word2VecConfig, counts: np.ndarray, tree: HuffmanTree | None = None) -> tuple[np.ndarray, np.ndarray]:
+def row_scales(config: Word2VecConfig, counts: np.ndarray,
+               tree: HuffmanTree | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-row update scales ``min(1, cap / n)`` for ``W_in`` ``(V,)`` and ``W_out``.
 
     ``n`` is how many updates a row is expected to receive in one batch of ``B =
@@ -324,7 +325,8 @@ def row_scales(config: Word2VecConfig, counts: np.ndarray, tree: HuffmanTree | N
     return np.minimum(1.0, cap / np.maximum(n_in, 1e-12)), np.minimum(1.0, cap / np.maximum(n_out, 1e-12))
 
 
-def epoch_examples(model: Word2Vec, ids: np.ndarray, sent: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+def epoch_examples(model: Word2Vec, ids: np.ndarray, sent: np.ndarray,
+                   rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
     """One epoch of windows: subsample, then ``(contexts, mask, centres)``, shuffled if
     ``config.shuffle``, else in text order."""
     cfg = model.config

@@ -187,6 +187,24 @@ def save_or_rescue(save: Callable[[Path], Path], out) -> Path:
                          "move it where you want it.") from error
 
 
+def train_and_save(program: str, argv: list[str] | None, args: argparse.Namespace, vocabulary,
+                   train: Callable[[], tuple], scores: Callable[[object, object], dict]) -> Path:
+    """How every entry point ends: ``train()`` (returns ``(model, history)``), the record of
+    the run (:func:`ptm_lib.checkpoints.run_record`, then the objective's ``scores(model,
+    history)``: held-out results and curves), the model saved with its ``vocabulary`` at
+    ``args.out`` (:func:`save_or_rescue`), and the record printed (:func:`report`)."""
+    from .. import checkpoints
+
+    start = time.perf_counter()
+    model, history = train()
+    meta = checkpoints.run_record(program, argv, model, args.steps, args.batch_size * args.seq,
+                                  time.perf_counter() - start)
+    meta.update(scores(model, history))
+    path = save_or_rescue(lambda out: checkpoints.save(out, model.cpu(), vocabulary, meta), args.out)
+    report(path, meta)
+    return path
+
+
 def report(path: Path, meta: dict) -> None:
     """Print a checkpoint's record (without its curves) and its size."""
     print(json.dumps({k: v for k, v in meta.items() if not isinstance(v, list)}))

@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from .. import checkpoints, runtime
+from .. import runtime
 from ..data import text
 from ..data.mlm import PairExample, nsp_pairs, pretraining_batch
 from ..data.wordpiece import WordPieceTokenizer, train_wordpiece
 from ..models.bert import BertConfig, BertForPretraining, pretraining_loss
 from ..train import IGNORE, evaluating, fit
-from . import PROGRAM, check_config, int_at_least, report, save_or_rescue, training_parser
+from . import PROGRAM, check_config, int_at_least, train_and_save, training_parser
 
 
 def sentence_documents(raw_texts: Iterable[str]) -> list[list[str]]:
@@ -170,15 +169,12 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = book_tokenizer(args.vocab)
     config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
                         n_layers=args.layers, n_heads=args.heads)
-    start = time.perf_counter()
-    model, history = train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed)
-    meta = checkpoints.run_record(program, argv, model, args.steps, args.batch_size * args.seq,
-                                  time.perf_counter() - start)
-    meta.update({"held_out_" + k: round(v, 4) for k, v in history.val[-1].items() if k != "step"})
-    meta["train_loss"] = [[r["step"], round(r["loss"], 4)] for r in history.train]
-    meta["val"] = [{k: round(v, 4) for k, v in r.items()} for r in history.val]
-    report(save_or_rescue(lambda out: checkpoints.save(out, model.cpu(), tokenizer, meta), args.out), meta)
-
+    train_and_save(program, argv, args, tokenizer,
+                   lambda: train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed),
+                   lambda model, history: {
+                       **{"held_out_" + k: round(v, 4) for k, v in history.val[-1].items() if k != "step"},
+                       "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
+                       "val": [{k: round(v, 4) for k, v in r.items()} for r in history.val]})
 
 __all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "book_tokenizer", "encode_documents",
            "PretrainingBatches", "fixed_batches", "pretraining_metrics", "train", "main"]

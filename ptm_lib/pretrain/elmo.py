@@ -16,19 +16,18 @@ the record of the run, with the parameter count, the held-out perplexities and t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import torch
 
-from .. import checkpoints, runtime
+from .. import runtime
 from ..data import text
 from ..data.bilm import SPECIALS, build_vocab, corpus_windows
 from ..data.lm import Batches
 from ..data.vocab import Vocab
 from ..models.elmo import BiLM, BiLMConfig, bilm_loss, direction_perplexity
 from ..train import fit
-from . import PROGRAM, check_config, int_at_least, report, save_or_rescue, training_parser
+from . import PROGRAM, check_config, int_at_least, train_and_save, training_parser
 
 
 def _batches(words: torch.Tensor, chars: torch.Tensor, config: BiLMConfig, batch_size: int, **kw) -> Batches:
@@ -88,17 +87,14 @@ def main(argv: list[str] | None = None) -> None:
     documents = text.pretraining_corpus()
     vocab = build_vocab(documents, min_count=args.min_count)
     config = _config(args, vocab_size=len(vocab))
-    start = time.perf_counter()
-    model, history = train(config, vocab, args.steps, args.batch_size, args.seq, args.lr, args.seed,
-                           eval_every=args.eval_every, documents=documents)
-    meta = checkpoints.run_record(program, argv, model, args.steps, args.batch_size * args.seq,
-                                  time.perf_counter() - start)
-    meta.update({"parameters": model.num_parameters(),
-                 "held_out_perplexity": {k: round(history.last(k), 2) for k in ("forward", "backward")},
-                 "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
-                 "val_perplexity": [[r["step"], round(r["forward"], 2), round(r["backward"], 2)]
-                                    for r in history.val]})
-    report(save_or_rescue(lambda out: checkpoints.save(out, model.cpu(), vocab, meta), args.out), meta)
-
+    train_and_save(program, argv, args, vocab,
+                   lambda: train(config, vocab, args.steps, args.batch_size, args.seq, args.lr, args.seed,
+                                 eval_every=args.eval_every, documents=documents),
+                   lambda model, history: {
+                       "parameters": model.num_parameters(),
+                       "held_out_perplexity": {k: round(history.last(k), 2) for k in ("forward", "backward")},
+                       "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
+                       "val_perplexity": [[r["step"], round(r["forward"], 2), round(r["backward"], 2)]
+                                          for r in history.val]})
 
 __all__ = ["train", "main"]

@@ -14,18 +14,17 @@ run, with the held-out perplexity and the training curves.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import torch
 
-from .. import checkpoints, runtime
+from .. import runtime
 from ..data import lm, text
 from ..data.bpe import BPETokenizer, train_bpe
 from ..models.gpt import GPT, lm_loss
 from ..models.transformer import TransformerConfig
 from ..train import evaluating, fit
-from . import PROGRAM, check_config, int_at_least, report, save_or_rescue, training_parser
+from . import PROGRAM, check_config, int_at_least, train_and_save, training_parser
 
 
 def corpus_texts() -> list[str]:
@@ -90,14 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = book_tokenizer(args.vocab)
     config = TransformerConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
                                n_layers=args.layers, n_heads=args.heads)
-    start = time.perf_counter()
-    model, history = train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed)
-    meta = checkpoints.run_record(program, argv, model, args.steps, args.batch_size * args.seq,
-                                  time.perf_counter() - start)
-    meta.update({"held_out_perplexity": round(history.last("perplexity"), 2),
-                 "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
-                 "val_perplexity": [[r["step"], round(r["perplexity"], 2)] for r in history.val]})
-    report(save_or_rescue(lambda out: checkpoints.save(out, model.cpu(), tokenizer, meta), args.out), meta)
-
+    train_and_save(program, argv, args, tokenizer,
+                   lambda: train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed),
+                   lambda model, history: {
+                       "held_out_perplexity": round(history.last("perplexity"), 2),
+                       "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
+                       "val_perplexity": [[r["step"], round(r["perplexity"], 2)] for r in history.val]})
 
 __all__ = ["corpus_texts", "held_out_texts", "book_tokenizer", "token_stream", "stream_perplexity", "train", "main"]
