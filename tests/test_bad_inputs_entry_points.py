@@ -99,6 +99,11 @@ class TestEntryPoints:
         ("elmo", ["--lstm-hidden", "64"], r"no valid model: BiLMConfig\.lstm_hidden=64 is smaller than d_model"),
         ("elmo", ["--min-count", "0"], r"argument --min-count: got 0"),
         ("elmo", ["--eval-every", "0"], r"argument --eval-every: got 0"),
+        ("bert", ["--mask-rate", "1.5"], r"argument --mask-rate: got 1\.5; give a number strictly between 0 and 1"),
+        ("bert", ["--mask-rate", "x"], r"argument --mask-rate: 'x' is not a number"),
+        ("bert", ["--warmup", "0"], r"argument --warmup: got 0; give a number strictly between 0 and 1"),
+        ("bert", ["--objective", "nsp"], r"argument --objective: invalid choice: 'nsp'"),
+        ("bert", ["--norm", "sandwich"], r"argument --norm: invalid choice: 'sandwich'"),
     ])
     def test_an_own_option_that_cannot_work_is_refused_before_any_work(self, entry, argv, message, no_work,
                                                                        tmp_path, capsys):

@@ -47,12 +47,26 @@ def test_config_defaults_are_berts_and_checked():
     c = config()
     assert isinstance(c, TransformerConfig)
     assert (c.norm, c.activation, c.layer_norm_eps, c.type_vocab_size) == ("post", "gelu", 1e-12, 2)
-    with pytest.raises(ValueError, match="post-norm"):
-        config(norm="pre")
+    with pytest.raises(ValueError, match="norm='sandwich'; use one of"):
+        config(norm="sandwich")
     with pytest.raises(ValueError, match="type_vocab_size"):
         config(type_vocab_size=0)
     with pytest.raises(ValueError, match="BertConfig"):
         BERT(TransformerConfig(V))
+
+
+def test_a_pre_norm_bert_ends_its_stack_with_a_layernorm():
+    """norm="pre" (our small BERTs' option): every block normalises its input, and the stack's
+    output goes through the final LayerNorm, so the last hidden state is normalised."""
+    torch.manual_seed(0)
+    model = BERT(config(norm="pre")).eval()
+    assert model.transformer.ln_f is not None and all(block.pre_norm for block in model.transformer.blocks)
+    out = model(batch_ids())
+    last = out.hidden_states[-1]
+    assert torch.equal(out.hidden, last)
+    normalised = (last - last.mean(-1, keepdim=True)) / last.std(-1, unbiased=False, keepdim=True)
+    weight, bias = model.transformer.ln_f.weight, model.transformer.ln_f.bias
+    assert torch.allclose(last, normalised * weight + bias, atol=1e-4)
 
 
 def test_output_shapes_and_hidden_states(bert):

@@ -8,7 +8,17 @@ import torch
 from ptm_lib.checkpoints import load, save
 from ptm_lib.data.wordpiece import WordPieceTokenizer, train_wordpiece
 from ptm_lib.models.bert import IGNORE, BertConfig, BertForPretraining
-from ptm_lib.pretrain.bert import PretrainingBatches, encode_documents, pretraining_metrics, sentence_documents, train
+from ptm_lib.pretrain.bert import (
+    MaskedRows,
+    PretrainingBatches,
+    encode_documents,
+    fixed_masked_rows,
+    masked_lm_metrics,
+    pretraining_metrics,
+    sentence_documents,
+    token_rows,
+    train,
+)
 
 DOCS = [["the cat sat on the mat", "it was warm", "the dog slept"],
         ["stocks fell on monday", "the bank raised rates", "traders were surprised", "bonds rose"],
@@ -72,3 +82,70 @@ def test_raw_documents_become_documents_of_normalised_sentences():
     raw = ["Headline here\n\nThe cat sat. It was warm!", "", "Dr. Smith left. Then rain."]
     assert sentence_documents(raw) == [["headline here", "the cat sat", "it was warm"],
                                        ["dr smith left", "then rain"]]
+
+
+# --- the masked LM alone, on rows of running text (--objective mlm) ---
+
+
+def test_token_rows_run_the_documents_together_between_cls_and_sep(tokenizer):
+    docs = encode_documents(tokenizer, DOCS)
+    rows = token_rows(docs, tokenizer, max_len=8)
+    stream = [i for doc in docs for sentence in doc for i in sentence]
+    assert rows.shape == (len(stream) // 6, 8) and rows.dtype == torch.long
+    assert (rows[:, 0] == tokenizer.cls_id).all() and (rows[:, -1] == tokenizer.sep_id).all()
+    assert rows[:, 1:-1].reshape(-1).tolist() == stream[:rows.shape[0] * 6]
+    with pytest.raises(ValueError, match="no room for a token between"):
+        token_rows(docs, tokenizer, max_len=2)
+    with pytest.raises(ValueError, match="fewer than one row"):
+        token_rows([[[5, 6]]], tokenizer, max_len=8)
+
+
+def test_masked_rows_mask_the_asked_share_anew_in_every_pass(tokenizer):
+    rows = token_rows(encode_documents(tokenizer, DOCS), tokenizer, max_len=12)
+    data = MaskedRows(rows, tokenizer, batch_size=4, mask_rate=0.4, seed=0)
+    first, second = list(data), list(data)
+    assert len(first) == len(data) == -(-len(rows) // 4)
+    batch = first[0]
+    assert set(batch) == {"ids", "attention_mask", "labels"} and batch["ids"].shape == (4, 12)
+    predicted = (torch.cat([b["labels"] for b in first]) != IGNORE).float().mean().item()
+    assert abs(predicted - 0.4 * 10 / 12) < 0.03  # 40% of the 10 non-special tokens of each row
+    assert not torch.equal(first[0]["labels"], second[0]["labels"])  # reshuffled and masked again
+    fixed = fixed_masked_rows(rows, tokenizer, n_rows=10, batch_size=4)
+    assert [len(b["ids"]) for b in fixed] == [4, 4, 2]
+    rate = (torch.cat([b["labels"] for b in fixed]) != IGNORE).float().mean().item()
+    assert abs(rate - 0.15 * 10 / 12) < 0.05  # evaluation masks at BERT's 15% whatever training uses
+
+
+def test_mask_accuracy_counts_only_the_positions_shown_as_mask(tokenizer):
+    """A model can copy a visible token; at [MASK] it must predict. The metric separates the two."""
+    torch.manual_seed(0)
+    model = BertForPretraining(BertConfig(tokenizer.vocab_size, max_len=12, d_model=16, n_layers=1, n_heads=2))
+    ids = torch.tensor([[tokenizer.cls_id, 7, 8, 9, tokenizer.sep_id]])
+    labels = torch.full_like(ids, IGNORE)
+    labels[0, 1], labels[0, 2] = 7, 8
+    inputs = ids.clone()
+    inputs[0, 1] = tokenizer.mask_id  # position 1 is shown as [MASK]; position 2 is left unchanged
+    batch = {"ids": inputs, "attention_mask": torch.ones_like(ids), "labels": labels}
+    with torch.no_grad():
+        hidden = model.bert(inputs).hidden
+        guesses = model.mlm(hidden[0, 1:3]).argmax(-1).tolist()
+    metrics = masked_lm_metrics(model, [batch], tokenizer.mask_id)
+    assert metrics["mask_accuracy"] == float(guesses[0] == 7)
+    assert metrics["mlm_accuracy"] == (float(guesses[0] == 7) + float(guesses[1] == 8)) / 2
+    batch["ids"] = ids  # nothing shown as [MASK]
+    with pytest.raises(ValueError, match="no position is shown as \\[MASK\\]"):
+        masked_lm_metrics(model, [batch], tokenizer.mask_id)
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_the_masked_lm_alone_learns(tokenizer, norm):
+    config = BertConfig(tokenizer.vocab_size, max_len=12, d_model=32, n_layers=1, n_heads=2, norm=norm)
+    model, history = train(config, tokenizer, steps=300, batch_size=8, lr=3e-3, device="cpu", eval_every=150,
+                           documents=DOCS, held_out=DOCS[:3], objective="mlm", mask_rate=0.3, warmup=0.1)
+    assert set(history.val[-1]) == {"step", "mlm_loss", "mlm_accuracy", "mask_accuracy"}
+    assert history.val[-1]["mlm_loss"] < math.log(tokenizer.vocab_size) - 1.0
+    assert model.config.norm == norm
+    with pytest.raises(ValueError, match="objective='nsp'; use one of"):
+        train(config, tokenizer, steps=1, documents=DOCS, held_out=DOCS[:3], objective="nsp")
+    with pytest.raises(ValueError, match="mask_rate is the share of tokens predicted"):
+        train(config, tokenizer, steps=1, documents=DOCS, held_out=DOCS[:3], objective="mlm", mask_rate=1.0)

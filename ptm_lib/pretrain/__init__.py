@@ -17,7 +17,7 @@ command line:
 
 * ``gpt`` -- :mod:`ptm_lib.pretrain.gpt` (chapter 6): next-token prediction on BPE subwords;
 * ``bert`` -- :mod:`ptm_lib.pretrain.bert` (chapter 7): masked LM and next-sentence
-  prediction on WordPiece subwords;
+  prediction on WordPiece subwords, or (``--objective mlm``) the masked LM alone;
 * ``elmo`` -- :mod:`ptm_lib.pretrain.elmo` (chapter 4): forward and backward LSTM language
   models over characters, with a word softmax.
 
@@ -52,7 +52,7 @@ PROGRAM = "python -m ptm_lib.pretrain"
 
 OBJECTIVES = {
     "gpt": "chapter 6's GPT: next-token prediction on BPE subwords",
-    "bert": "chapter 7's BERT: masked LM and next-sentence prediction on WordPiece subwords",
+    "bert": "chapter 7's BERT: masked LM and next-sentence prediction (or the masked LM alone) on WordPiece subwords",
     "elmo": "chapter 4's ELMo biLM: forward and backward LSTM language models over characters",
 }
 """Every objective ``python -m ptm_lib.pretrain`` trains, with its one-line description; the
@@ -113,6 +113,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a positive one such as 1e-3.") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"got {text}; give a finite number above 0, such as 1e-3.")
+    return value
+
+
+def share(text: str) -> float:
+    """An argparse ``type``: a number strictly between 0 and 1 (a masking rate, a warm-up share)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give one between 0 and 1, such as 0.15.") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"got {text}; give a number strictly between 0 and 1, such as 0.15.")
     return value
 
 
@@ -211,5 +222,5 @@ def report(path: Path, meta: dict) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
-__all__ = ["PROGRAM", "OBJECTIVES", "main", "command_parser", "int_at_least", "positive_float", "checkpoint_file",
-           "training_parser", "check_config", "save_or_rescue", "report"]
+__all__ = ["PROGRAM", "OBJECTIVES", "main", "command_parser", "int_at_least", "positive_float", "share",
+           "checkpoint_file", "training_parser", "check_config", "save_or_rescue", "train_and_save", "report"]

@@ -13,6 +13,13 @@ masked-LM accuracy and next-sentence accuracy are measured on pairs from the BBC
 articles (:func:`held_out_documents`), which no pretraining run sees, with one fixed draw
 of masks.
 
+``--objective mlm`` trains the masked LM alone, on rows cut from the corpus read as one
+stream (:func:`token_rows`, :class:`MaskedRows`), as RoBERTa does without NSP (Liu et al.
+2019, section 4.2); ``--mask-rate`` chooses the share of tokens predicted (15% in the paper;
+Wettig et al. 2023 found higher rates train better), and ``--norm pre`` the pre-norm stack
+(Xiong et al. 2020). Its held-out scores (:func:`masked_lm_metrics`) include the accuracy at
+``[MASK]`` positions alone: the one place where a model cannot copy its input.
+
 The checkpoint (:func:`ptm_lib.checkpoints.save`) holds the model, its WordPiece tokenizer
 and the record of the run, with the held-out scores and the training curves.
 """
@@ -28,11 +35,11 @@ import torch.nn.functional as F
 
 from .. import runtime
 from ..data import text
-from ..data.mlm import PairExample, nsp_pairs, pretraining_batch
+from ..data.mlm import PairExample, mask_for_mlm, nsp_pairs, pretraining_batch
 from ..data.wordpiece import WordPieceTokenizer, train_wordpiece
-from ..models.bert import BertConfig, BertForPretraining, pretraining_loss
+from ..models.bert import BertConfig, BertForPretraining, mlm_loss, pretraining_loss
 from ..train import IGNORE, evaluating, fit
-from . import PROGRAM, check_config, int_at_least, train_and_save, training_parser
+from . import PROGRAM, check_config, int_at_least, share, train_and_save, training_parser
 
 
 def sentence_documents(raw_texts: Iterable[str]) -> list[list[str]]:
@@ -128,53 +135,159 @@ def _batch_metrics(model: BertForPretraining, batch: dict) -> tuple[float, ...]:
             (nsp_logits.argmax(-1) == nsp_target).sum().item(), len(batch["is_next"]))
 
 
+OBJECTIVES = ("mlm+nsp", "mlm")
+"""What :func:`train` can optimise: BERT's masked LM plus next-sentence prediction on sentence
+pairs (the paper), or the masked LM alone on rows of running text."""
+
+
+def token_rows(documents: Sequence[Sequence[Sequence[int]]], tokenizer: WordPieceTokenizer,
+               max_len: int) -> torch.Tensor:
+    """Every document's ids one after another, cut into rows ``[CLS] t_1 .. t_{max_len-2} [SEP]``:
+    ``(N, max_len)`` int64. Rows cross sentence and document boundaries unmarked, as
+    RoBERTa's FULL-SENTENCES inputs do; the last partial row is dropped."""
+    if max_len < 3:
+        raise ValueError(f"max_len={max_len} leaves no room for a token between [CLS] and [SEP]; use 3 or more.")
+    stream = torch.tensor([i for doc in documents for sentence in doc for i in sentence], dtype=torch.long)
+    n, body = len(stream) // (max_len - 2), max_len - 2
+    if n == 0:
+        raise ValueError(f"the documents hold {len(stream)} tokens, fewer than one row of {body}; give more text.")
+    rows = stream[:n * body].view(n, body)
+    return torch.cat([torch.full((n, 1), tokenizer.cls_id), rows, torch.full((n, 1), tokenizer.sep_id)], dim=1)
+
+
+class MaskedRows:
+    """Batches for the masked LM alone (:func:`ptm_lib.models.bert.mlm_loss`): each pass
+    shuffles ``rows`` (from :func:`token_rows`), and each batch draws new masks on
+    ``mask_rate`` of its tokens (80% ``[MASK]``, 10% random, 10% unchanged:
+    :func:`ptm_lib.data.mlm.mask_for_mlm`). Batches are dicts of ``ids``, ``attention_mask``
+    (all ones: rows are full) and ``labels``."""
+
+    def __init__(self, rows: torch.Tensor, tokenizer: WordPieceTokenizer, batch_size: int, mask_rate: float = 0.15,
+                 seed: int = 0):
+        self.rows, self.tokenizer, self.batch_size, self.mask_rate = rows, tokenizer, batch_size, mask_rate
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.rows) / self.batch_size)
+
+    def __iter__(self) -> Iterator[dict]:
+        order = torch.randperm(len(self.rows), generator=self.generator)
+        for start in range(0, len(order), self.batch_size):
+            yield self.masked(self.rows[order[start:start + self.batch_size]])
+
+    def masked(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One batch: ``ids`` ``(B, T)`` with fresh masks."""
+        t = self.tokenizer
+        inputs, labels = mask_for_mlm(ids, t.vocab_size, t.special_ids, t.mask_id, self.mask_rate,
+                                      generator=self.generator)
+        return {"ids": inputs, "attention_mask": torch.ones_like(ids), "labels": labels}
+
+
+def masked_lm_metrics(model: BertForPretraining, batches: Sequence[dict], mask_id: int) -> dict[str, float]:
+    """Masked-LM loss (nats per predicted token) and accuracy over every predicted position,
+    and ``mask_accuracy``: the accuracy at positions whose input is ``[MASK]`` (``mask_id``),
+    where the answer cannot be copied from the input."""
+    with evaluating(model):
+        totals = [_masked_lm_sums(model, batch, mask_id) for batch in batches]
+    nll, hits, predicted, mask_hits, masked = (sum(column) for column in zip(*totals))
+    if masked == 0:
+        raise ValueError("no position is shown as [MASK] in these batches, so mask_accuracy is undefined; mask "
+                         "them with ptm_lib.data.mlm.mask_for_mlm (80% of the chosen tokens become [MASK]).")
+    return {"mlm_loss": nll / predicted, "mlm_accuracy": hits / predicted, "mask_accuracy": mask_hits / masked}
+
+
+def _masked_lm_sums(model: BertForPretraining, batch: dict, mask_id: int) -> tuple[float, ...]:
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    hidden = model.bert(batch["ids"], batch.get("segments"), batch.get("attention_mask")).hidden
+    chosen = batch["labels"] != IGNORE
+    logits, targets = model.mlm(hidden[chosen]).float(), batch["labels"][chosen]
+    right = logits.argmax(-1) == targets
+    at_mask = batch["ids"][chosen] == mask_id
+    return (F.cross_entropy(logits, targets, reduction="sum").item(), right.sum().item(), len(targets),
+            right[at_mask].sum().item(), at_mask.sum().item())
+
+
+def fixed_masked_rows(rows: torch.Tensor, tokenizer: WordPieceTokenizer, n_rows: int = 512, batch_size: int = 64,
+                      seed: int = 0) -> list[dict]:
+    """One fixed draw of masks (at BERT's 15%, whatever rate training used, so that runs
+    compare) on the first ``n_rows`` rows, for evaluation."""
+    masker = MaskedRows(rows[:n_rows], tokenizer, batch_size, mask_rate=0.15, seed=seed)
+    return [masker.masked(rows[i:min(i + batch_size, n_rows)]) for i in range(0, min(n_rows, len(rows)), batch_size)]
+
+
 def train(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_size: int = 32, lr: float = 1e-3,
           seed: int = 0, device=None, eval_every: int = 500, documents: Sequence[Sequence[str]] | None = None,
-          held_out: Sequence[Sequence[str]] | None = None):
+          held_out: Sequence[Sequence[str]] | None = None, objective: str = "mlm+nsp", mask_rate: float = 0.15,
+          warmup: float = 0.05):
     """Train a fresh :class:`BertForPretraining` for ``steps`` updates; returns ``(model, history)``.
 
     ``documents`` (sentences per document) default to :func:`corpus_documents` and
-    ``held_out`` to :func:`held_out_documents`; pairs are ``config.max_len`` tokens at most.
-    AdamW with a 5% warm-up and linear decay (appendix A.2 uses 1% warm-up over 1M steps);
-    the history's ``val`` records hold :func:`pretraining_metrics`.
+    ``held_out`` to :func:`held_out_documents`; sequences are ``config.max_len`` tokens at
+    most. ``objective`` is one of :data:`OBJECTIVES`: ``"mlm+nsp"`` (the paper: sentence
+    pairs, :func:`pretraining_metrics` in the history's ``val`` records) or ``"mlm"`` (rows of
+    running text masked at ``mask_rate``, :func:`masked_lm_metrics`). AdamW with a
+    ``warmup`` share of the steps warming up and linear decay (appendix A.2 uses 1% warm-up
+    over 1M steps).
     """
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but config.vocab_size is "
                          f"{config.vocab_size}; build the config from the tokenizer.")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r}; use one of {OBJECTIVES}.")
+    if not 0.0 < mask_rate < 1.0:
+        raise ValueError(f"mask_rate is the share of tokens predicted, in (0, 1), got {mask_rate} (BERT: 0.15).")
     torch.manual_seed(seed)
     docs = encode_documents(tokenizer, documents if documents is not None else corpus_documents())
     held = encode_documents(tokenizer, held_out if held_out is not None else held_out_documents())
-    eval_batches = fixed_batches(held, tokenizer, config.max_len, seed=seed)
-    model = BertForPretraining(config).to(device or runtime.pick_device())
-    history = fit(model, PretrainingBatches(docs, tokenizer, config.max_len, batch_size, seed), pretraining_loss,
-                  steps=steps, lr=lr, schedule="linear", warmup=0.05, weight_decay=0.01,
-                  evaluate=lambda m: pretraining_metrics(m, eval_batches),
-                  eval_every=eval_every, log_every=50, desc="pretrain BERT")
+    if objective == "mlm":
+        eval_batches = fixed_masked_rows(token_rows(held, tokenizer, config.max_len), tokenizer, seed=seed)
+        model = BertForPretraining(config).to(device or runtime.pick_device())
+        data = MaskedRows(token_rows(docs, tokenizer, config.max_len), tokenizer, batch_size, mask_rate, seed)
+        loss, measure = mlm_loss, lambda m: masked_lm_metrics(m, eval_batches, tokenizer.mask_id)
+    else:
+        eval_batches = fixed_batches(held, tokenizer, config.max_len, seed=seed)
+        model = BertForPretraining(config).to(device or runtime.pick_device())
+        data = PretrainingBatches(docs, tokenizer, config.max_len, batch_size, seed)
+        loss, measure = pretraining_loss, lambda m: pretraining_metrics(m, eval_batches)
+    history = fit(model, data, loss, steps=steps, lr=lr, schedule="linear", warmup=warmup, weight_decay=0.01,
+                  evaluate=measure, eval_every=eval_every, log_every=50, desc=f"pretrain BERT ({objective})")
     return model, history
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m ptm_lib.pretrain bert [options]``: train, then save the checkpoint at ``--out``."""
     program = f"{PROGRAM} bert"
-    parser = training_parser(program, __doc__, steps=6000, seq=128,
-                             seq_help="longest [CLS] A [SEP] B [SEP] (max_len)", d_model=128, layers=4, lr=1e-3,
-                             min_seq=5)
+    parser = training_parser(program, __doc__, steps=6000, seq=128, d_model=128, layers=4, lr=1e-3, min_seq=5,
+                             seq_help="sequence length (max_len): the longest [CLS] A [SEP] B [SEP], or each row "
+                                      "of running text")
     parser.add_argument("--heads", type=int_at_least(1), default=4, help="attention heads (default: %(default)s)")
     parser.add_argument("--vocab", type=int_at_least(1), default=4000,
                         help="WordPiece vocabulary size, specials included (default: %(default)s)")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="mlm+nsp",
+                        help="masked LM and next-sentence prediction on sentence pairs (the paper), or the masked "
+                             "LM alone on rows of running text (default: %(default)s)")
+    parser.add_argument("--mask-rate", type=share, default=0.15,
+                        help="share of tokens the masked LM predicts (default: %(default)s)")
+    parser.add_argument("--norm", choices=("post", "pre"), default="post",
+                        help="LayerNorm after each sub-layer (the paper) or before it (default: %(default)s)")
+    parser.add_argument("--warmup", type=share, default=0.05,
+                        help="share of the steps spent warming the learning rate up (default: %(default)s)")
     args = parser.parse_args(argv)
     check_config(parser, lambda: BertConfig(vocab_size=args.vocab, max_len=args.seq, d_model=args.d_model,
-                                            n_layers=args.layers, n_heads=args.heads))
+                                            n_layers=args.layers, n_heads=args.heads, norm=args.norm))
     runtime.set_threads(args.threads)
     tokenizer = book_tokenizer(args.vocab)
     config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
-                        n_layers=args.layers, n_heads=args.heads)
+                        n_layers=args.layers, n_heads=args.heads, norm=args.norm)
     train_and_save(program, argv, args, tokenizer,
-                   lambda: train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed),
+                   lambda: train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed,
+                                 objective=args.objective, mask_rate=args.mask_rate, warmup=args.warmup),
                    lambda model, history: {
                        **{"held_out_" + k: round(v, 4) for k, v in history.val[-1].items() if k != "step"},
                        "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
                        "val": [{k: round(v, 4) for k, v in r.items()} for r in history.val]})
 
 __all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "book_tokenizer", "encode_documents",
-           "PretrainingBatches", "fixed_batches", "pretraining_metrics", "train", "main"]
+           "PretrainingBatches", "fixed_batches", "pretraining_metrics", "OBJECTIVES", "token_rows", "MaskedRows",
+           "masked_lm_metrics", "fixed_masked_rows", "train", "main"]
