@@ -1,4 +1,4 @@
-"""Chapter 5's long-range experiment: how accuracy on the delayed-copy task falls with distance.
+"""Chapter 5's long-range experiment: the delayed-copy loss and accuracy, and accuracy against distance.
 
 For each delay ``d`` a *fresh* model is trained on endless fresh batches of the
 delayed-copy task (:mod:`ptm_lib.data.synthetic`: ``target[t] = x[t - d]``) through the
@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import torch
+import torch.nn.functional as F
 
-from .data.synthetic import DelayedCopyStream, copy_accuracy, copy_loss, delayed_copy
-from .train import fit
+from .data.batches import TensorBatches
+from .data.synthetic import DelayedCopyStream, delayed_copy
+from .evaluate import accuracy
+from .train import IGNORE, fit
 
 # Settings for chapter 5 (use with ``runtime.preset(**LONG_RANGE_PRESETS)``). GPT is
 # 2 layers x 4 heads of width ``d_model`` with learned positions; the LSTM (1 layer) and the
@@ -39,6 +42,24 @@ def _check_vocabulary(model: torch.nn.Module, alphabet: int) -> None:
     if embedding is not None and embedding.num_embeddings < alphabet:
         raise ValueError(f"The model embeds {embedding.num_embeddings} symbols but the task uses alphabet={alphabet}; "
                          "build it with vocab_size >= alphabet (or lower alphabet).")
+
+
+def copy_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Mean cross-entropy of ``model(inputs)`` ``(B, T, V)`` over the positions whose target is not ignored."""
+    inputs, targets = batch
+    logits = model(inputs)
+    if logits.shape[-1] <= int(targets.max()):
+        raise ValueError(f"The model scores {logits.shape[-1]} symbols but the targets use up to "
+                         f"{int(targets.max())}; build it with vocab_size >= the task's alphabet.")
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+
+
+def copy_accuracy(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 256) -> float:
+    """The share of the scored positions (``targets != IGNORE``) where ``model`` ranks the
+    target first, on a whole set in batches (:func:`ptm_lib.evaluate.accuracy`: eval mode,
+    the previous mode restored). Chance level is ``1 / alphabet``.
+    """
+    return accuracy(model, TensorBatches((inputs, targets), batch_size, shuffle=False), dtype=torch.float64)
 
 
 def long_range_accuracy(
@@ -82,4 +103,4 @@ def long_range_accuracy(
     return results
 
 
-__all__ = ["LONG_RANGE_PRESETS", "long_range_accuracy"]
+__all__ = ["LONG_RANGE_PRESETS", "copy_loss", "copy_accuracy", "long_range_accuracy"]

@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ptm_lib.data.synthetic import DelayedCopyStream, copy_accuracy, copy_loss, delayed_copy
+from ptm_lib.data.synthetic import DelayedCopyStream, delayed_copy
 from ptm_lib.evaluate import fraction_correct
-from ptm_lib.long_range import long_range_accuracy
+from ptm_lib.long_range import copy_accuracy, copy_loss, long_range_accuracy
 from ptm_lib.models.sequence import LSTMLM, ConvLM
 from ptm_lib.train import IGNORE
 

@@ -15,7 +15,8 @@ see ``x[t - d]`` is right with probability ``1 / A`` (chance), and one that can 
 always. A causal CNN whose receptive field is shorter than ``d + 1`` is therefore at
 chance by construction; an RNN must carry ``d`` symbols through its state; a Transformer
 attends straight to position ``t - d``. ``IGNORE`` is PyTorch's default
-``ignore_index``, so :func:`copy_loss` is a plain masked cross-entropy.
+``ignore_index``, so the task's loss (:func:`ptm_lib.long_range.copy_loss`) is a plain
+masked cross-entropy.
 """
 
 from __future__ import annotations
@@ -23,11 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 
-from ..evaluate import accuracy
 from ..train import IGNORE  # torch.nn.functional.cross_entropy's default ignore_index
-from .batches import TensorBatches
 
 
 def _check_task(length: int, delay: int, alphabet: int) -> None:
@@ -84,22 +82,4 @@ class DelayedCopyStream:
             yield delayed_copy(self.batch_size, self.length, self.delay, self.alphabet, generator=self.generator)
 
 
-def copy_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """Mean cross-entropy of ``model(inputs)`` ``(B, T, V)`` over the positions whose target is not ignored."""
-    inputs, targets = batch
-    logits = model(inputs)
-    if logits.shape[-1] <= int(targets.max()):
-        raise ValueError(f"The model scores {logits.shape[-1]} symbols but the targets use up to "
-                         f"{int(targets.max())}; build it with vocab_size >= the task's alphabet.")
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
-
-
-def copy_accuracy(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 256) -> float:
-    """The share of the scored positions (``targets != IGNORE``) where ``model`` ranks the
-    target first, on a whole set in batches (:func:`ptm_lib.evaluate.accuracy`: eval mode,
-    the previous mode restored). Chance level is ``1 / alphabet``.
-    """
-    return accuracy(model, TensorBatches((inputs, targets), batch_size, shuffle=False), dtype=torch.float64)
-
-
-__all__ = ["delayed_targets", "delayed_copy", "DelayedCopyStream", "copy_loss", "copy_accuracy"]
+__all__ = ["delayed_targets", "delayed_copy", "DelayedCopyStream"]
