@@ -72,6 +72,12 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # ipywidgets_js loads require.js from cdnjs and the html-manager from jsdelivr).
 CDN_WIDGET_SCRIPT = re.compile(r"@jupyter-widgets|require(\.min)?\.js|requirejs", re.I)
 WIDGET_RENDER_TIMEOUT_MS = 10_000
+MATH_RENDER_TIMEOUT_MS = 20_000
+_UNTYPESET_MATH_JS = """
+() => Array.from(document.querySelectorAll(".math")).filter(m => !m.querySelector("mjx-container")).length
+"""
+"""How many of Sphinx's math elements (``.math``, inline ``\\(..\\)`` and display ``\\[..\\]``)
+MathJax has not yet replaced by its rendering (``mjx-container``)."""
 
 # JavaScript errors that every page of a Jupyter Book 1.0.4 build raises, whatever the
 # book: the build (Sphinx 7.4, sphinx-thebe 0.3.1) writes sphinx-thebe's inline config
@@ -316,6 +322,9 @@ def test_page_renders(request, rel):
                 "that needs no CDN, or show a static figure instead of the widget."
             )
 
+    # Math: typeset by the MathJax the book ships (sphinx-mathjax-offline), never raw TeX.
+    problems += _math_problems(page, facts["scripts"])
+
     # Screenshot before judging, so that a failing page can be looked at.
     shot = _screenshot_path(rel)
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -369,6 +378,26 @@ def test_page_renders(request, rel):
             + "\n  - ".join(problems),
             pytrace=False,
         )
+
+
+def _math_problems(page, scripts: list[str]) -> list[str]:
+    """Problems with the page's formulas: MathJax loaded from the network, or formulas left
+    as raw TeX once the page has had time to typeset them offline."""
+    remote = [s for s in scripts if _is_remote(s) and "mathjax" in s.lower()]
+    if remote:
+        return ["MathJax loads from the network (formulas stay raw TeX offline): " + ", ".join(remote)]
+    total = page.evaluate("() => document.querySelectorAll('.math').length")
+    if not total:
+        return []
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"({_UNTYPESET_MATH_JS})() === 0", timeout=MATH_RENDER_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        left = page.evaluate(_UNTYPESET_MATH_JS)
+        return [f"{left} of {total} formula(s) are still raw TeX after {MATH_RENDER_TIMEOUT_MS / 1000:.0f} s "
+                "offline: serve MathJax from the book (sphinx-mathjax-offline in _config.yml)"]
+    return []
 
 
 def _colab_url(rel: str) -> str:
