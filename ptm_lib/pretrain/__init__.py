@@ -107,23 +107,23 @@ def int_at_least(low: int) -> Callable[[str], int]:
 
 def positive_float(text: str) -> float:
     """An argparse ``type``: a finite number above zero (a learning rate)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a positive one such as 1e-3.") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"got {text}; give a finite number above 0, such as 1e-3.")
-    return value
+    return _number(text, lambda v: math.isfinite(v) and v > 0, "a finite number above 0", "1e-3")
 
 
 def share(text: str) -> float:
     """An argparse ``type``: a number strictly between 0 and 1 (a masking rate, a warm-up share)."""
+    return _number(text, lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1", "0.15")
+
+
+def _number(text: str, ok: Callable[[float], bool], wanted: str, example: str) -> float:
+    """``float(text)`` if it is a number that is ``ok``; otherwise the usage error argparse
+    shows beside the option's name, saying what is ``wanted``."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give one between 0 and 1, such as 0.15.") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"got {text}; give a number strictly between 0 and 1, such as 0.15.")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give {wanted}, such as {example}.") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"got {text}; give {wanted}, such as {example}.")
     return value
 
 
