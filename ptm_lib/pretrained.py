@@ -433,5 +433,6 @@ def load_minilm():
     return load_bert(minilm_files()), load_minilm_tokenizer()
 
 
-__all__ = ["load_gpt2", "save_gpt2", "gpt2_state_dict", "config_from_gpt2", "gpt2_config",
-           "load_bert", "load_minilm", "config_from_bert", "our_bert_state_dict"]
+__all__ = ["resolve", "read_weights", "read_config", "load_gpt2", "save_gpt2", "gpt2_name", "is_conv1d",
+           "our_gpt2_state_dict", "gpt2_state_dict", "config_from_gpt2", "gpt2_config", "load_bert", "load_minilm",
+           "bert_name", "config_from_bert", "our_bert_state_dict"]

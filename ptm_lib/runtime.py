@@ -169,3 +169,7 @@ def setup(seed: int = 0, threads: int | None = None) -> Runtime:
     n_threads = set_threads(threads)
     seed_everything(seed)
     return Runtime(device=device, scale=pick_scale(device), threads=n_threads, seed=seed)
+
+
+__all__ = ["SCALES", "DEVICES", "pick_device", "pick_scale", "set_threads", "seed_everything", "Runtime", "preset",
+           "setup"]

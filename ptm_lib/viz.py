@@ -367,3 +367,7 @@ def text_explorer(respond, description: str, placeholder: str = "", initial: str
     ui = widgets.VBox([box, out])
     display(ui)
     return ui
+
+
+__all__ = ["plot_history", "project_2d", "embedding_map", "heatmap", "image_grid", "attention_grid",
+           "attention_explorer", "live_widgets", "text_explorer"]

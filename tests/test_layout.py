@@ -143,3 +143,29 @@ def test_the_import_checker_sees_forward_imports_but_not_type_checking_ones():
     assert "models.bert" in imports_in(nnlm + "\nfrom ptm_lib.models import bert\n", ["models"])
     guarded = nnlm + "\nif TYPE_CHECKING:\n    from .bert import BERT\n"
     assert "models.bert" not in imports_in(guarded, ["models"])
+
+
+def public_definitions(source: str) -> set[str]:
+    """The functions and classes a module's source defines at top level without a leading underscore."""
+    return {node.name for node in ast.parse(source).body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")}
+
+
+def test_every_module_with_a_public_api_lists_all_of_it_in_its_all():
+    import importlib
+
+    incomplete = {}
+    for name in sorted(modules()):
+        path = PACKAGE.joinpath(*name.split("."))
+        path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        defined = public_definitions(path.read_text())
+        if not defined:
+            continue
+        listed = set(getattr(importlib.import_module(f"ptm_lib.{name}"), "__all__", ()))
+        if defined - listed:
+            incomplete[name] = sorted(defined - listed)
+    assert not incomplete, f"public functions or classes missing from __all__: {incomplete}"
+
+
+def test_the_all_check_sees_a_function_left_out():
+    assert public_definitions("def shown():\n    pass\n\ndef _hidden():\n    pass\n") == {"shown"}

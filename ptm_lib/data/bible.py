@@ -168,3 +168,7 @@ def normalise(text: str) -> str:
 def clear_cache() -> None:
     """Forget the parsed verses (the next load reads the files again)."""
     _parallel_verses.cache_clear()
+
+
+__all__ = ["BOOKS", "Verse", "clean_verse", "parse_kjv", "parse_web", "align", "read_kjv", "read_web",
+           "load_parallel_verses", "normalise", "clear_cache"]

@@ -282,3 +282,7 @@ def _renumbered(trained: _BackendTokenizer, specials: Sequence[str]) -> _Backend
                                       end_of_word_suffix=END_OF_WORD))
     backend.add_special_tokens(list(specials))
     return backend
+
+
+__all__ = ["SPECIALS", "END_OF_WORD", "word_symbols", "pair_counts", "merge_pair", "learn_bpe", "apply_bpe",
+           "BPETokenizer", "train_bpe", "UnknownTextWarning"]

@@ -69,3 +69,6 @@ def loader(
     """A DataLoader over in-memory tensors; shuffling is seeded so runs repeat exactly."""
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+__all__ = ["ANIMAL_CLASSES", "DIGIT_CLASSES", "load_mnist", "load_animal_mnist", "per_class_indices", "loader"]

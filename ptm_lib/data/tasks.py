@@ -162,3 +162,6 @@ def _distractors(d: int, own: set[str], pools, topic: str, k: int,
             return rng.sample(distinct, k)
     raise ValueError(f"only {len(distinct)} sentences from other articles can serve as "
                      f"distractors, fewer than the {k} needed; lower n_choices or add articles")
+
+
+__all__ = ["Pair", "Choice", "paraphrase_pairs", "held_out_bbc_articles", "next_sentence_choices"]

@@ -463,3 +463,9 @@ def clear_cache() -> None:
     """Forget every parsed corpus (the next load reads the files again)."""
     for cached in (_ptb, _wikipedia, _wikipedia_tokens, _bbc, _bbc_tokens):
         cached.cache_clear()
+
+
+__all__ = ["PTB_SPLITS", "EOS", "tokenize", "parse_ptb_module", "load_ptb", "with_eos", "strip_wiki_markup",
+           "wikipedia_text", "load_wikipedia", "load_bbc", "stratified_split", "bbc_split", "load_bbc_tokens",
+           "pretraining_corpus", "pretraining_texts", "held_out_articles", "held_out_corpus", "split_sentences",
+           "sentences", "bbc_sentences", "check_count", "bbc_topics", "clear_cache"]

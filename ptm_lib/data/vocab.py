@@ -235,3 +235,6 @@ def check_ids(ids: torch.Tensor, size: int, what: str = "token ids", fix: str = 
     if low < 0 or high >= size:
         bad = low if low < 0 else high
         raise ValueError(f"{what} hold {bad}, outside {within} 0..{size - 1} ({size} {unit}); {fix}.")
+
+
+__all__ = ["UNK", "OutOfVocabularyError", "id_list", "Vocab", "RETOKENIZE", "check_ids"]

@@ -83,3 +83,6 @@ def bag_batches(documents: Sequence[np.ndarray], labels: Sequence[int], batch_si
         batches.append(((torch.from_numpy(np.concatenate(docs)), torch.from_numpy(offsets)),
                         torch.as_tensor([labels[i] for i in chosen], dtype=torch.long)))
     return batches
+
+
+__all__ = ["REGIMES", "BagOfEmbeddings", "build_classifier", "bag_batches"]

@@ -91,3 +91,6 @@ def transfer(source: SmallCNN, k: int, n_classes: int, frozen: bool, seed: int =
         if frozen:
             freeze(target.layers[i])
     return target
+
+
+__all__ = ["LAYER_NAMES", "CNNConfig", "conv_layer", "SmallCNN", "freeze", "transfer"]
