@@ -1,7 +1,13 @@
-"""Looking inside a trained BERT (chapter 7): what its heads attend to, and its vectors per word.
+"""Looking inside a trained BERT (chapter 7): its guesses for a blank, what its heads attend
+to, and its vectors per word.
 
 "BERTology" (Rogers, Kovaleva & Rumshisky 2020) is the study of what a pretrained encoder
-has learned. Two of its tools are here.
+has learned. Three of its tools are here.
+
+**Filling blanks.** The masked-LM head (section 3.1 of the paper) turns the last hidden
+vector at each ``[MASK]`` into a distribution over the vocabulary. :func:`fill_blanks`
+lists the most likely pieces for each blank, so that one can see whether the words on
+*both* sides shape the guess (Petroni et al. 2019 query a BERT for facts this way).
 
 **Attention patterns.** Clark, Khandelwal, Levy & Manning (2019, "What does BERT look at?",
 sections 3-4) averaged each head's attention over many inputs and found that heads
@@ -32,9 +38,35 @@ import numpy as np
 import torch
 
 from .probing import cosine, threshold_accuracy, word_vectors  # chapter 4's, used again by chapter 7
+from .train import evaluating
 
 PATTERNS = ("[CLS]", "[SEP]", "previous token", "next token", "same token", "itself")
 """The patterns :func:`pattern_scores` measures, in the order of its result."""
+
+
+@torch.no_grad()
+def fill_blanks(model, tokenizer, text: str, k: int = 5) -> list[list[tuple[str, float]]]:
+    """The ``k`` most likely pieces for each ``[MASK]`` in ``text``, from ``model``'s masked-LM
+    head: one list per blank, left to right, of ``(piece, probability)``, most likely first.
+
+    ``model`` is a :class:`~ptm_lib.models.bert.BertForPretraining` and ``tokenizer`` its
+    WordPiece tokenizer; ``text`` is encoded as ``[CLS] text [SEP]``, one segment. Raises
+    ``ValueError`` if ``text`` has no ``[MASK]`` or is longer than the model's ``max_len``.
+    """
+    ids = tokenizer.encode(text)
+    blanks = [i for i, token in enumerate(ids) if token == tokenizer.mask_id]
+    if not blanks:
+        raise ValueError(f"no [MASK] in {text!r}; write [MASK] where a word is missing, e.g. "
+                         "'the bank raised interest [MASK]'.")
+    if len(ids) > model.config.max_len:
+        raise ValueError(f"{text!r} is {len(ids)} tokens with [CLS] and [SEP], longer than the model's "
+                         f"max_len={model.config.max_len}; shorten it.")
+    device = next(model.parameters()).device
+    with evaluating(model):
+        hidden = model.bert(torch.tensor([ids], device=device)).hidden[0, blanks]  # (blanks, d)
+        top = model.mlm(hidden).float().softmax(-1).topk(k)
+    return [[(tokenizer.id_to_token(i), p) for p, i in zip(probs, pieces)]
+            for probs, pieces in zip(top.values.tolist(), top.indices.tolist())]
 
 
 def _targets(ids: torch.Tensor, attention_mask: torch.Tensor, cls_id: int, sep_id: int) -> dict[str, torch.Tensor]:
@@ -93,4 +125,4 @@ def top_heads(scores: dict[str, np.ndarray], k: int = 3) -> dict[str, list[tuple
     return best
 
 
-__all__ = ["PATTERNS", "pattern_scores", "top_heads", "word_vectors", "cosine", "threshold_accuracy"]
+__all__ = ["fill_blanks", "PATTERNS", "pattern_scores", "top_heads", "word_vectors", "cosine", "threshold_accuracy"]

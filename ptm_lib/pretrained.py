@@ -142,7 +142,8 @@ def resolve(path, allow_download: bool = False) -> Path:
             f"Hub repository {str(path)!r} (needs internet, e.g. on Colab).")
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(repo_id=str(path), allow_patterns=["config.json", "model.safetensors"]))
+    return Path(snapshot_download(repo_id=str(path), allow_patterns=["config.json", "model.safetensors",
+                                                                      "tokenizer.json"]))
 
 
 def read_weights(directory: Path) -> dict[str, torch.Tensor]:
@@ -423,6 +424,20 @@ def load_bert(path, allow_download: bool = False, with_heads: bool = False):
     return _load_weights(model, our_bert_state_dict(read_weights(directory), model), directory).eval()
 
 
+def load_bert_tokenizer(path, allow_download: bool = False):
+    """The WordPiece tokenizer of a Hugging Face BERT checkpoint: ``tokenizer.json`` in the
+    directory ``path`` (or, with ``allow_download=True``, in the Hub repository ``path``,
+    e.g. ``"bert-base-uncased"``), as our :class:`~ptm_lib.data.wordpiece.WordPieceTokenizer`."""
+    from ptm_lib.data.wordpiece import WordPieceTokenizer
+
+    file = resolve(path, allow_download) / "tokenizer.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{str(path)!r} has no tokenizer.json, which a BERT checkpoint on the Hugging Face Hub "
+                                "carries; copy it into the directory (transformers' tokenizer.save_pretrained "
+                                "writes one).")
+    return WordPieceTokenizer.load(file)
+
+
 def load_minilm():
     """MiniLM (Wang et al. 2020) as fine-tuned by sentence-transformers (``all-MiniLM-L6-v2``):
     our :class:`~ptm_lib.models.bert.BERT` with its 6 layers, 384 wide, 12 heads, and its
@@ -434,5 +449,5 @@ def load_minilm():
 
 
 __all__ = ["resolve", "read_weights", "read_config", "load_gpt2", "save_gpt2", "gpt2_name", "is_conv1d",
-           "our_gpt2_state_dict", "gpt2_state_dict", "config_from_gpt2", "gpt2_config", "load_bert", "load_minilm",
-           "bert_name", "config_from_bert", "our_bert_state_dict"]
+           "our_gpt2_state_dict", "gpt2_state_dict", "config_from_gpt2", "gpt2_config", "load_bert",
+           "load_bert_tokenizer", "load_minilm", "bert_name", "config_from_bert", "our_bert_state_dict"]

@@ -104,6 +104,13 @@ class TestEntryPoints:
         ("bert", ["--warmup", "0"], r"argument --warmup: got 0; give a number strictly between 0 and 1"),
         ("bert", ["--objective", "nsp"], r"argument --objective: invalid choice: 'nsp'"),
         ("bert", ["--norm", "sandwich"], r"argument --norm: invalid choice: 'sandwich'"),
+        ("bert", ["--attention", "causal"], r"argument --attention: invalid choice: 'causal'"),
+        ("bert", ["--tokenizer-from", "none.pt"], r"argument --tokenizer-from: No checkpoint at none\.pt.*Give a "
+                                                  r"BERT checkpoint such as data/checkpoints/bert_small\.pt"),
+        ("bert", ["--tokenizer-from", str(checkpoints.book_checkpoint("gpt_small.pt"))],
+         r"argument --tokenizer-from: .*holds a model of kind 'gpt', not 'bert'"),
+        ("bert", ["--tokenizer-from", str(checkpoints.book_checkpoint("bert_small.pt")), "--vocab", "100"],
+         r"--vocab and --tokenizer-from both choose the vocabulary; give one of them"),
     ])
     def test_an_own_option_that_cannot_work_is_refused_before_any_work(self, entry, argv, message, no_work,
                                                                        tmp_path, capsys):

@@ -133,6 +133,20 @@ def test_every_position_sees_the_whole_sequence(bert):
     assert not torch.allclose(bert(changed).hidden[:, 0], bert(ids).hidden[:, 0]), "no causal mask in BERT"
 
 
+def test_the_left_to_right_control_sees_only_its_left():
+    """attention="left-to-right" (chapter 7's control): changing a token changes nothing before it."""
+    torch.manual_seed(0)
+    control = BERT(config(attention="left-to-right")).eval()
+    ids = batch_ids()
+    changed = ids.clone()
+    changed[:, 6:] = (changed[:, 6:] + 1) % V
+    assert torch.equal(control(changed).hidden[:, :6], control(ids).hidden[:, :6])
+    assert not torch.allclose(control(changed).hidden[:, 6], control(ids).hidden[:, 6])
+    assert config().attention == "bidirectional"
+    with pytest.raises(ValueError, match="attention must be one of .*got 'causal'"):
+        config(attention="causal")
+
+
 def test_padding_is_ignored_and_gets_no_attention(bert):
     ids = batch_ids(2)
     attention = torch.ones_like(ids)

@@ -149,3 +149,24 @@ def test_the_masked_lm_alone_learns(tokenizer, norm):
         train(config, tokenizer, steps=1, documents=DOCS, held_out=DOCS[:3], objective="nsp")
     with pytest.raises(ValueError, match="mask_rate is the share of tokens predicted"):
         train(config, tokenizer, steps=1, documents=DOCS, held_out=DOCS[:3], objective="mlm", mask_rate=1.0)
+
+
+def test_a_control_run_can_share_a_checkpoint_s_vocabulary_and_see_only_its_left(monkeypatch):
+    """`--tokenizer-from` reuses a checkpoint's WordPiece (learning it again gives another
+    vocabulary, and the runs would not compare on the same tokens); `--attention` reaches the model."""
+    from ptm_lib import checkpoints
+    from ptm_lib.pretrain import bert as pretrain_bert
+
+    seen = {}
+
+    def capture(program, argv, args, vocabulary, train_fn, scores_fn):
+        seen["vocabulary"] = vocabulary
+        train_fn()
+
+    monkeypatch.setattr(pretrain_bert, "train_and_save", capture)
+    monkeypatch.setattr(pretrain_bert, "train", lambda config, *a, **kw: seen.setdefault("config", config))
+    monkeypatch.setattr(pretrain_bert.runtime, "set_threads", lambda n: 1)
+    path = checkpoints.book_checkpoint("bert_small.pt")
+    pretrain_bert.main(["--tokenizer-from", str(path), "--attention", "left-to-right", "--out", "x.pt"])
+    assert seen["vocabulary"].vocab == checkpoints.load(path, kind="bert")[1].vocab
+    assert seen["config"].attention == "left-to-right" and seen["config"].vocab_size == seen["vocabulary"].vocab_size

@@ -6,9 +6,11 @@ import json
 import pytest
 import torch
 
+from ptm_lib.bertology import fill_blanks
 from ptm_lib.data import sources
+from ptm_lib.data.wordpiece import train_wordpiece
 from ptm_lib.models.bert import BERT, BertForPretraining
-from ptm_lib.pretrained import load_bert, load_minilm
+from ptm_lib.pretrained import load_bert, load_bert_tokenizer, load_minilm
 
 transformers = pytest.importorskip("transformers")
 V, CTX, D, L, H = 101, 24, 32, 2, 4
@@ -21,8 +23,9 @@ def quiet_transformers():
 
 
 def hf_config(**kw):
-    return transformers.BertConfig(vocab_size=V, hidden_size=D, num_hidden_layers=L, num_attention_heads=H,
-                                   intermediate_size=48, max_position_embeddings=CTX, **kw)
+    sizes = dict(vocab_size=V, hidden_size=D, num_hidden_layers=L, num_attention_heads=H, intermediate_size=48,
+                 max_position_embeddings=CTX)
+    return transformers.BertConfig(**{**sizes, **kw})
 
 
 def randomised(model):
@@ -185,3 +188,30 @@ def test_minilm_matches_hugging_face(minilm):
     assert ids[0, 0] == tokenizer.cls_id == 101 and types[0].max() == 1
     assert_parity(hf, ours, ids, types, attention)
     assert_parity(hf, ours, ids[:1], torch.zeros_like(ids[:1]), torch.ones_like(ids[:1]))  # one segment, no padding
+
+
+def test_a_hub_style_directory_gives_a_bert_that_fills_blanks(tmp_path):
+    """Chapter 7's switch to a real BERT (load_bert(..., with_heads=True) and load_bert_tokenizer,
+    with allow_download=True on Colab), here on a local directory laid out as the Hub's."""
+    tokenizer = train_wordpiece(["the bank raised its rates", "the river burst its bank"] * 5, vocab_size=50)
+    torch.manual_seed(0)
+    hf = randomised(transformers.BertForMaskedLM(hf_config(vocab_size=tokenizer.vocab_size)))
+    hf.save_pretrained(tmp_path)
+    tokenizer.save(tmp_path / "tokenizer.json")
+    with pytest.warns(UserWarning, match="no \\['pooler.dense'"):
+        model = load_bert(tmp_path, with_heads=True)
+    loaded = load_bert_tokenizer(tmp_path)
+    assert loaded.vocab == tokenizer.vocab
+    ids = torch.tensor([loaded.encode("the [MASK] raised its rates")])
+    with torch.no_grad():
+        expected = hf(input_ids=ids).logits[0, 2].softmax(-1).topk(5)
+    guesses = fill_blanks(model, loaded, "the [MASK] raised its rates")[0]
+    assert [p for _, p in guesses] == pytest.approx(expected.values.tolist(), abs=1e-5)
+    assert [piece for piece, _ in guesses] == [loaded.id_to_token(i) for i in expected.indices.tolist()]
+
+
+def test_a_tokenizer_is_never_fetched_unasked_and_a_missing_one_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="allow_download=True"):
+        load_bert_tokenizer("bert-base-uncased")
+    with pytest.raises(FileNotFoundError, match="has no tokenizer.json"):
+        load_bert_tokenizer(tmp_path)

@@ -62,6 +62,10 @@ NSP_CLASSES = ("IsNext", "NotNext")
 A), as in Google's ``run_pretraining.py``, so the real checkpoints' heads load unchanged."""
 
 
+ATTENTION = ("bidirectional", "left-to-right")
+"""What each token of a :class:`BERT` may attend to: every token, or only those up to itself."""
+
+
 @dataclass(frozen=True)
 class BertConfig(TransformerConfig):
     """A :class:`TransformerConfig` with BERT's choices as defaults, plus the segment count.
@@ -75,15 +79,23 @@ class BertConfig(TransformerConfig):
     after the stack (GPT-2's layout; Xiong et al. 2020 show it trains without the warm-up a
     post-norm stack needs). It is there for training our own small BERTs; the real
     checkpoints (:mod:`ptm_lib.pretrained`) are post-norm.
+
+    ``attention="left-to-right"`` is not BERT at all: each token attends only to itself and
+    the tokens before it, as in GPT. It is the control of chapter 7's experiment on what
+    seeing both sides is worth: the same model, data and masks, blind to the right.
     """
 
     norm: str = "post"
     activation: str = "gelu"
     layer_norm_eps: float = 1e-12
     type_vocab_size: int = 2
+    attention: str = "bidirectional"
 
     def __post_init__(self):
         super().__post_init__()
+        if self.attention not in ATTENTION:
+            raise ValueError(f"BertConfig.attention must be one of {ATTENTION} (BERT: 'bidirectional'), "
+                             f"got {self.attention!r}.")
         if not isinstance(self.type_vocab_size, int) or self.type_vocab_size < 1:
             raise ValueError(f"BertConfig.type_vocab_size must be a positive integer (2 for segments A and B), "
                              f"got {self.type_vocab_size!r}.")
@@ -160,7 +172,8 @@ class BERT(nn.Module):
         _check_input(ids, self.config.vocab_size)
         mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
         x = self.transformer.drop(self.embed(ids, segments))  # h_0 = LayerNorm(tok + pos + segment)
-        out = self.transformer.run_blocks(x, mask, need_weights, all_layers=True)  # no causal mask: sees both sides
+        left_only = self.config.attention == "left-to-right"  # only chapter 7's control
+        out = self.transformer.run_blocks(x, mask, need_weights, all_layers=True, causal=left_only)  # BERT: both sides
         return BertOutput(out.hidden, self.pool(out.hidden), tuple(out.hidden_states), tuple(out.attentions))
 
     def pool(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -405,6 +418,7 @@ def span_loss(model: BertForSpanExtraction, batch: Mapping) -> torch.Tensor:
     return (F.cross_entropy(start_logits.float(), start) + F.cross_entropy(end_logits.float(), end)) / 2
 
 
-__all__ = ["BertConfig", "BertOutput", "BERT", "MaskedLMHead", "BertForPretraining", "BertForSequenceClassification",
-           "BertForTokenClassification", "BertForSpanExtraction", "NSP_CLASSES", "IGNORE", "mean_pool", "best_span",
-           "mlm_loss", "pretraining_loss", "sequence_classification_loss", "token_classification_loss", "span_loss"]
+__all__ = ["ATTENTION", "BertConfig", "BertOutput", "BERT", "MaskedLMHead", "BertForPretraining",
+           "BertForSequenceClassification", "BertForTokenClassification", "BertForSpanExtraction", "NSP_CLASSES",
+           "IGNORE", "mean_pool", "best_span", "mlm_loss", "pretraining_loss", "sequence_classification_loss",
+           "token_classification_loss", "span_loss"]

@@ -17,8 +17,10 @@ of masks.
 stream (:func:`token_rows`, :class:`MaskedRows`), as RoBERTa does without NSP (Liu et al.
 2019, section 4.2); ``--mask-rate`` chooses the share of tokens predicted (15% in the paper;
 Wettig et al. 2023 found higher rates train better), and ``--norm pre`` the pre-norm stack
-(Xiong et al. 2020). Its held-out scores (:func:`masked_lm_metrics`) include the accuracy at
-``[MASK]`` positions alone: the one place where a model cannot copy its input.
+(Xiong et al. 2020); ``--attention left-to-right`` trains the same model blind to the
+right-hand context, the control of chapter 7's experiment. Its held-out scores
+(:func:`masked_lm_metrics`) include the accuracy at ``[MASK]`` positions alone: the one
+place where a model cannot copy its input.
 
 The checkpoint (:func:`ptm_lib.checkpoints.save`) holds the model, its WordPiece tokenizer
 and the record of the run, with the held-out scores and the training curves.
@@ -26,6 +28,7 @@ and the record of the run, with the held-out scores and the training curves.
 
 from __future__ import annotations
 
+import argparse
 import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,11 +36,11 @@ from collections.abc import Iterable, Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
-from .. import runtime
+from .. import checkpoints, runtime
 from ..data import text
 from ..data.mlm import PairExample, mask_for_mlm, nsp_pairs, pretraining_batch
 from ..data.wordpiece import WordPieceTokenizer, train_wordpiece
-from ..models.bert import BertConfig, BertForPretraining, mlm_loss, pretraining_loss
+from ..models.bert import ATTENTION, BertConfig, BertForPretraining, mlm_loss, pretraining_loss
 from ..train import IGNORE, evaluating, fit
 from . import PROGRAM, check_config, int_at_least, share, train_and_save, training_parser
 
@@ -255,6 +258,15 @@ def train(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_s
     return model, history
 
 
+def tokenizer_of_checkpoint(text: str) -> WordPieceTokenizer:
+    """An argparse ``type`` for ``--tokenizer-from``: the WordPiece tokenizer stored in the BERT
+    checkpoint at ``text``, read before any training."""
+    try:
+        return checkpoints.load(text, kind="bert")[1]
+    except (OSError, ValueError) as error:  # no file, not a checkpoint, another kind of model
+        raise argparse.ArgumentTypeError(f"{error} Give a BERT checkpoint such as data/checkpoints/bert_small.pt.")
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m ptm_lib.pretrain bert [options]``: train, then save the checkpoint at ``--out``."""
     program = f"{PROGRAM} bert"
@@ -262,8 +274,12 @@ def main(argv: list[str] | None = None) -> None:
                              seq_help="sequence length (max_len): the longest [CLS] A [SEP] B [SEP], or each row "
                                       "of running text")
     parser.add_argument("--heads", type=int_at_least(1), default=4, help="attention heads (default: %(default)s)")
-    parser.add_argument("--vocab", type=int_at_least(1), default=4000,
-                        help="WordPiece vocabulary size, specials included (default: %(default)s)")
+    parser.add_argument("--vocab", type=int_at_least(1), default=None,
+                        help="WordPiece vocabulary size, specials included (default: 4000)")
+    parser.add_argument("--tokenizer-from", type=tokenizer_of_checkpoint, default=None, metavar="CHECKPOINT",
+                        help="use the WordPiece vocabulary of this BERT checkpoint instead of learning one (learning "
+                             "it again gives a slightly different vocabulary), so that models compare on the same "
+                             "tokens")
     parser.add_argument("--objective", choices=OBJECTIVES, default="mlm+nsp",
                         help="masked LM and next-sentence prediction on sentence pairs (the paper), or the masked "
                              "LM alone on rows of running text (default: %(default)s)")
@@ -271,15 +287,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="share of tokens the masked LM predicts (default: %(default)s)")
     parser.add_argument("--norm", choices=("post", "pre"), default="post",
                         help="LayerNorm after each sub-layer (the paper) or before it (default: %(default)s)")
+    parser.add_argument("--attention", choices=ATTENTION, default="bidirectional",
+                        help="every token sees both sides (BERT), or only its left: the control that measures "
+                             "what the right-hand context is worth (default: %(default)s)")
     parser.add_argument("--warmup", type=share, default=0.05,
                         help="share of the steps spent warming the learning rate up (default: %(default)s)")
     args = parser.parse_args(argv)
-    check_config(parser, lambda: BertConfig(vocab_size=args.vocab, max_len=args.seq, d_model=args.d_model,
-                                            n_layers=args.layers, n_heads=args.heads, norm=args.norm))
+    check_config(parser, lambda: BertConfig(vocab_size=args.vocab or 4000, max_len=args.seq, d_model=args.d_model,
+                                            n_layers=args.layers, n_heads=args.heads, norm=args.norm,
+                                            attention=args.attention))
+    if args.tokenizer_from is not None and args.vocab is not None:
+        parser.error("--vocab and --tokenizer-from both choose the vocabulary; give one of them.")
     runtime.set_threads(args.threads)
-    tokenizer = book_tokenizer(args.vocab)
+    tokenizer = args.tokenizer_from or book_tokenizer(args.vocab or 4000)
     config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
-                        n_layers=args.layers, n_heads=args.heads, norm=args.norm)
+                        n_layers=args.layers, n_heads=args.heads, norm=args.norm, attention=args.attention)
     train_and_save(program, argv, args, tokenizer,
                    lambda: train(config, tokenizer, args.steps, args.batch_size, args.lr, args.seed,
                                  objective=args.objective, mask_rate=args.mask_rate, warmup=args.warmup),
@@ -290,4 +312,4 @@ def main(argv: list[str] | None = None) -> None:
 
 __all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "book_tokenizer", "encode_documents",
            "PretrainingBatches", "fixed_batches", "pretraining_metrics", "OBJECTIVES", "token_rows", "MaskedRows",
-           "masked_lm_metrics", "fixed_masked_rows", "train", "main"]
+           "masked_lm_metrics", "fixed_masked_rows", "train", "tokenizer_of_checkpoint", "main"]
