@@ -130,12 +130,22 @@ def _batch_metrics(model: BertForPretraining, batch: dict) -> tuple[float, ...]:
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
     out = model.bert(batch["ids"], batch["segments"], batch["attention_mask"])
-    chosen = batch["labels"] != IGNORE
-    logits, targets = model.mlm(out.hidden[chosen]).float(), batch["labels"][chosen]
     nsp_logits, nsp_target = model.nsp(out.pooled).float(), 1 - batch["is_next"]  # class 0 = IsNext
-    return (F.cross_entropy(logits, targets, reduction="sum").item(), (logits.argmax(-1) == targets).sum().item(),
-            chosen.sum().item(), F.cross_entropy(nsp_logits, nsp_target, reduction="sum").item(),
+    return (*_mlm_sums(model, out.hidden, batch)[:3], F.cross_entropy(nsp_logits, nsp_target, reduction="sum").item(),
             (nsp_logits.argmax(-1) == nsp_target).sum().item(), len(batch["is_next"]))
+
+
+def _mlm_sums(model: BertForPretraining, hidden: torch.Tensor, batch: dict,
+              mask_id: int = -1) -> tuple[int | float, ...]:
+    """Sums over the chosen positions of one batch (labels not -100), from the last hidden
+    states ``(B, T, d)``: masked-LM nll, hits and count; then hits and count at the positions
+    whose input is ``mask_id``."""
+    chosen = batch["labels"] != IGNORE
+    logits, targets = model.mlm(hidden[chosen]).float(), batch["labels"][chosen]
+    right = logits.argmax(-1) == targets
+    at_mask = batch["ids"][chosen] == mask_id
+    return (F.cross_entropy(logits, targets, reduction="sum").item(), right.sum().item(), len(targets),
+            right[at_mask].sum().item(), at_mask.sum().item())
 
 
 OBJECTIVES = ("mlm+nsp", "mlm")
@@ -199,16 +209,11 @@ def masked_lm_metrics(model: BertForPretraining, batches: Sequence[dict], mask_i
     return {"mlm_loss": nll / predicted, "mlm_accuracy": hits / predicted, "mask_accuracy": mask_hits / masked}
 
 
-def _masked_lm_sums(model: BertForPretraining, batch: dict, mask_id: int) -> tuple[float, ...]:
+def _masked_lm_sums(model: BertForPretraining, batch: dict, mask_id: int) -> tuple[int | float, ...]:
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
     hidden = model.bert(batch["ids"], batch.get("segments"), batch.get("attention_mask")).hidden
-    chosen = batch["labels"] != IGNORE
-    logits, targets = model.mlm(hidden[chosen]).float(), batch["labels"][chosen]
-    right = logits.argmax(-1) == targets
-    at_mask = batch["ids"][chosen] == mask_id
-    return (F.cross_entropy(logits, targets, reduction="sum").item(), right.sum().item(), len(targets),
-            right[at_mask].sum().item(), at_mask.sum().item())
+    return _mlm_sums(model, hidden, batch, mask_id)
 
 
 def fixed_masked_rows(rows: torch.Tensor, tokenizer: WordPieceTokenizer, n_rows: int = 512, batch_size: int = 64,
