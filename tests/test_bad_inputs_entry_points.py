@@ -33,6 +33,7 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(pretrain_gpt, "book_tokenizer", work)
     monkeypatch.setattr(pretrain_bert, "book_tokenizer", work)
+    monkeypatch.setattr(pretrain_bert, "train", work)  # a run that reuses a checkpoint's tokenizer learns none
     monkeypatch.setattr(pretrain_elmo.text, "pretraining_corpus", work)
     monkeypatch.setattr(pretrain_gpt.runtime, "set_threads", lambda n: 1)  # leave the test session's threads alone
 
@@ -126,7 +127,8 @@ class TestEntryPoints:
             in err
         assert "python -m ptm_lib.pretrain gpt|bert|elmo --steps 3" in refused(None, ["--steps", "3"], capsys)
 
-    @pytest.mark.parametrize("name", ["gpt_small.pt", "bert_small.pt", "elmo_small.pt"])
+    @pytest.mark.parametrize("name", ["gpt_small.pt", "bert_small.pt", "elmo_small.pt", "bert_mlm.pt",
+                                      "bert_mlm_left_to_right.pt"])
     def test_the_commands_stored_in_the_committed_checkpoints_still_start(self, name, no_work):
         meta = torch.load(checkpoints.book_checkpoint(name), weights_only=True)["meta"]
         command = meta["command"].split()
