@@ -44,7 +44,6 @@ PATTERNS = ("[CLS]", "[SEP]", "previous token", "next token", "same token", "its
 """The patterns :func:`pattern_scores` measures, in the order of its result."""
 
 
-@torch.no_grad()
 def fill_blanks(model, tokenizer, text: str, k: int = 5) -> list[list[tuple[str, float]]]:
     """The ``k`` most likely pieces for each ``[MASK]`` in ``text``, from ``model``'s masked-LM
     head: one list per blank, left to right, of ``(piece, probability)``, most likely first.

@@ -62,7 +62,11 @@ def held_out_documents() -> list[list[str]]:
     return sentence_documents(raw for _, _, raw in text.held_out_articles())
 
 
-def book_tokenizer(vocab_size: int = 4000) -> WordPieceTokenizer:
+VOCAB_SIZE = 4000
+"""The size of chapter 7's own WordPiece vocabulary, specials included."""
+
+
+def book_tokenizer(vocab_size: int = VOCAB_SIZE) -> WordPieceTokenizer:
     """The WordPiece vocabulary of chapter 7's own BERT, learned from the pretraining corpus."""
     return train_wordpiece((" ".join(doc) for doc in corpus_documents()), vocab_size=vocab_size)
 
@@ -280,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
                                       "of running text")
     parser.add_argument("--heads", type=int_at_least(1), default=4, help="attention heads (default: %(default)s)")
     parser.add_argument("--vocab", type=int_at_least(1), default=None,
-                        help="WordPiece vocabulary size, specials included (default: 4000)")
+                        help=f"WordPiece vocabulary size, specials included (default: {VOCAB_SIZE})")
     parser.add_argument("--tokenizer-from", type=tokenizer_of_checkpoint, default=None, metavar="CHECKPOINT",
                         help="use the WordPiece vocabulary of this BERT checkpoint instead of learning one (learning "
                              "it again gives a slightly different vocabulary), so that models compare on the same "
@@ -298,13 +302,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=share, default=0.05,
                         help="share of the steps spent warming the learning rate up (default: %(default)s)")
     args = parser.parse_args(argv)
-    check_config(parser, lambda: BertConfig(vocab_size=args.vocab or 4000, max_len=args.seq, d_model=args.d_model,
-                                            n_layers=args.layers, n_heads=args.heads, norm=args.norm,
-                                            attention=args.attention))
     if args.tokenizer_from is not None and args.vocab is not None:
         parser.error("--vocab and --tokenizer-from both choose the vocabulary; give one of them.")
+    vocab_size = args.vocab or VOCAB_SIZE
+    check_config(parser, lambda: BertConfig(vocab_size=vocab_size, max_len=args.seq, d_model=args.d_model,
+                                            n_layers=args.layers, n_heads=args.heads, norm=args.norm,
+                                            attention=args.attention))
     runtime.set_threads(args.threads)
-    tokenizer = args.tokenizer_from or book_tokenizer(args.vocab or 4000)
+    tokenizer = args.tokenizer_from or book_tokenizer(vocab_size)
     config = BertConfig(vocab_size=tokenizer.vocab_size, max_len=args.seq, d_model=args.d_model,
                         n_layers=args.layers, n_heads=args.heads, norm=args.norm, attention=args.attention)
     train_and_save(program, argv, args, tokenizer,
@@ -315,6 +320,6 @@ def main(argv: list[str] | None = None) -> None:
                        "train_loss": [[r["step"], round(r["loss"], 4)] for r in history.train],
                        "val": [{k: round(v, 4) for k, v in r.items()} for r in history.val]})
 
-__all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "book_tokenizer", "encode_documents",
-           "PretrainingBatches", "fixed_batches", "pretraining_metrics", "OBJECTIVES", "token_rows", "MaskedRows",
-           "masked_lm_metrics", "fixed_masked_rows", "train", "tokenizer_of_checkpoint", "main"]
+__all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "VOCAB_SIZE", "book_tokenizer",
+           "encode_documents", "PretrainingBatches", "fixed_batches", "pretraining_metrics", "OBJECTIVES", "token_rows",
+           "MaskedRows", "masked_lm_metrics", "fixed_masked_rows", "train", "tokenizer_of_checkpoint", "main"]
