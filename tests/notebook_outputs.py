@@ -21,8 +21,8 @@ the spread measured by running every chapter under several kernel sets
 name a kernel set (``env``) it is always tested under, so that the ordinary test run proves
 the tolerance on a second kernel set too.
 
-Figures (``image/png``) and widget views are not compared; volatile text (memory addresses)
-is masked before comparing.
+Figures (``image/png``, and images embedded in an explorer's HTML) and widget views are not
+compared; volatile text (memory addresses) is masked before comparing.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ COMPARED_MIME_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex")
 SANITIZE = [
     (re.compile(r"\b0x[0-9a-fA-F]+"), "ADDRESS"),  # memory addresses in reprs
     (re.compile(r"\[IPKernelApp\].*"), "KERNEL-LOG"),
+    # figures embedded in an explorer's HTML (viz.text_explorer): pixels, like image/png, are not compared
+    (re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+"), "EMBEDDED-IMAGE"),
 ]
 
 
