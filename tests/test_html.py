@@ -7,6 +7,10 @@ book's own scripts. A notebook chapter must still show at least one figure. Jupy
 state must render from vendored (local) scripts, never from a CDN; a chapter that cannot
 do that must show a static figure instead.
 
+The layout works at a phone's width (390 px) and a desktop's (1280 px): no page is wider than
+a phone's window; the ☰ button opens the table of contents on a phone and hides and shows it
+on a desktop; one search box or button is shown.
+
 Build the book first (``make book``); ``PTM_BOOK_HTML`` points the test at another build.
 A full-page screenshot of every page is saved next to the build, in
 ``_build/screenshots/<page path with / as __>.png``, for a person to look at.
@@ -45,6 +49,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+
+# Window widths, in CSS pixels: a desktop, and a phone (an iPhone 12 to 15 held upright).
+DESKTOP_WIDTH = 1280
+PHONE_WIDTH = 390
 
 MISSING_BUILD = (
     f"No built book at {HTML_DIR}: run `make book` first "
@@ -154,17 +162,34 @@ def browser():
             browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def _offline_page(browser, width: int):
+    """A new page ``width`` CSS pixels wide (900 high), in a context of its own that loads only local files."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
     # Only local files: the book must render offline, and nothing waits on the network.
     context.route(re.compile(r"^(https?|wss?|ftp)://", re.I), lambda route: route.abort())
     page = context.new_page()
     page.set_default_timeout(30_000)
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop-sized page (DESKTOP_WIDTH), offline."""
+    page = _offline_page(browser, DESKTOP_WIDTH)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A phone-sized page (PHONE_WIDTH), offline."""
+    page = _offline_page(browser, PHONE_WIDTH)
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 # --------------------------------------------------------------------------- tests
@@ -423,3 +448,373 @@ def _is_own_error(error) -> bool:
 def _first_stack_line(error) -> str:
     urls = _stack_urls(error)
     return f"at {urls[0]}" if urls else "(no stack)"
+
+
+# --------------------------------------------------------------------------- phone and desktop layout
+
+# The ☰ button that shows and hides the table of contents (sphinx-book-theme's, in the article
+# header; pydata-sphinx-theme's navbar has one with the same class, which must not be shown too).
+PRIMARY_TOGGLE_SELECTOR = ".primary-toggle"
+# The links of the table of contents in the primary sidebar, wherever the theme's script puts them
+# (on a narrow screen it moves the sidebar's content into a <dialog>).
+TOC_LINK_SELECTOR = "nav.bd-docs-nav a[href]"
+# Every search box or search button: pydata-sphinx-theme gives each of its search buttons the
+# class search-button__button; a plain Sphinx search form or field is counted too.
+SEARCH_SELECTOR = ".search-button__button, form.bd-search, form[role=search], input[type=search]"
+NAVIGATION_TIMEOUT_MS = 5_000
+
+# Whether a reader can see an element: rendered (not display: none, not visibility: hidden, not
+# transparent), with a size, and at least partly inside the window.
+_IS_SHOWN_JS = """
+(el) => {
+  if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) return false;
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0
+    && r.left < window.innerWidth && r.top < window.innerHeight;
+}
+"""
+# The elements matching a selector that a reader can see, named; one inside another visible
+# match is not counted again (a field inside its form).
+_VISIBLE_JS = """
+(selector) => {
+  const shown = IS_SHOWN;
+  const found = Array.from(document.querySelectorAll(selector)).filter(shown);
+  return found.filter(el => !found.some(other => other !== el && other.contains(el)))
+    .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+      + Array.from(el.classList).map(c => "." + c).join(""));
+}
+""".replace("IS_SHOWN", _IS_SHOWN_JS)
+# The hrefs of the table of contents' links to another page than this one that a reader can see.
+_VISIBLE_TOC_LINKS_JS = """
+(selector) => {
+  const shown = IS_SHOWN;
+  return Array.from(document.querySelectorAll(selector))
+    .filter(a => shown(a) && !a.getAttribute("href").startsWith("#")
+      && new URL(a.href).pathname !== location.pathname)
+    .map(a => a.getAttribute("href"));
+}
+""".replace("IS_SHOWN", _IS_SHOWN_JS)
+
+# How wide the page is against the window, and the elements that stick out past the window's right
+# edge and widen the page: not those inside a box that scrolls or clips (overflow-x other than
+# visible), fixed-position ones (off-screen sidebars) or hidden ones. Widest first.
+_WIDER_THAN_WINDOW_JS = """
+() => {
+  const width = window.innerWidth;
+  const widensPage = (el) => {
+    if (getComputedStyle(el).visibility === "hidden") return false;
+    for (let node = el; node && node !== document.body; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (style.position === "fixed") return false;
+      if (node !== el && style.overflowX !== "visible") return false;
+    }
+    return true;
+  };
+  const wide = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > width + 0.5 && widensPage(el)) {
+      wide.push({right: Math.round(r.right),
+        name: el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+          + Array.from(el.classList).map(c => "." + c).join(""),
+        text: (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 60)});
+    }
+  }
+  wide.sort((a, b) => b.right - a.right);
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, widest: wide.slice(0, 3)};
+}
+"""
+
+
+def _open(page, rel: str) -> None:
+    """Load a page of the build, following index.html's redirect to the root page."""
+    url = (HTML_DIR / rel).as_uri()
+    page.goto(url, wait_until="load")
+    redirect = _redirect_target(HTML_DIR / rel)
+    if redirect:
+        page.wait_for_url(urljoin(url, redirect), wait_until="load")
+
+
+def _navigation_pages() -> list[str]:
+    """The pages the ☰ menu is tried on: the root page and the first chapter after it."""
+    root = _root_page()
+    chapters = [rel for rel in PAGES if rel not in (root, "index.html")]
+    return ([root] if root in PAGES else []) + chapters[:1]
+
+
+NAVIGATION_PAGES = _navigation_pages()
+
+
+def _wait_for_toc(page, shown: bool) -> list[str]:
+    """Wait until the table of contents is shown (or hidden); return the TOC links then visible."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    check = f"(sel) => ({_VISIBLE_TOC_LINKS_JS})(sel).length {'>' if shown else '==='} 0"
+    try:
+        page.wait_for_function(check, arg=TOC_LINK_SELECTOR, timeout=NAVIGATION_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pass
+    return page.evaluate(_VISIBLE_TOC_LINKS_JS, TOC_LINK_SELECTOR)
+
+
+def _click_menu_button(page, rel: str) -> None:
+    """Click the one visible ☰ button, and fail if the page does not show exactly one."""
+    toggles = page.evaluate(_VISIBLE_JS, PRIMARY_TOGGLE_SELECTOR)
+    assert len(toggles) == 1, (
+        f"{rel} at {page.viewport_size['width']} px shows {len(toggles)} ☰ (primary sidebar) buttons, "
+        f"not one: {toggles}"
+    )
+    page.locator(PRIMARY_TOGGLE_SELECTOR).filter(visible=True).click()
+
+
+def _layout_screenshot(page, rel: str, what: str) -> Path:
+    """Save what the window shows, as ``<page>@<width>-<what>.png`` beside the other screenshots."""
+    shot = SCREENSHOT_DIR / f"{_screenshot_path(rel).stem}@{page.viewport_size['width']}-{what}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot))
+    return shot
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", PAGES or [pytest.param(None, id="no-built-book")])
+def test_page_fits_a_phone_screen(request, rel):
+    """No page is wider than a phone's window: long words wrap, wide tables and code scroll in their box."""
+    if rel is None:
+        pytest.fail(MISSING_BUILD, pytrace=False)
+    page = request.getfixturevalue("phone_page")
+    _open(page, rel)
+    page.evaluate(_IMAGES_JS)  # measured with every image loaded
+    _math_problems(page, [])  # and every formula typeset (test_page_renders reports one that is not)
+    facts = page.evaluate(_WIDER_THAN_WINDOW_JS)
+    if facts["scrollWidth"] > facts["innerWidth"]:
+        shot = _layout_screenshot(page, rel, "too-wide")
+        widest = "\n  - ".join(f"{w['name']} (right edge at {w['right']} px): {w['text']!r}" for w in facts["widest"])
+        pytest.fail(
+            f"{rel} is {facts['scrollWidth']} px wide in a {facts['innerWidth']} px window (a phone); "
+            f"screenshot: {shot}. Widest elements outside a scrolling box:\n  - {widest or '(none found)'}\n"
+            "Let long inline code wrap (overflow-wrap: anywhere) or put the wide element in a box with "
+            "overflow-x: auto (_static/layout.css).",
+            pytrace=False,
+        )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", NAVIGATION_PAGES or [pytest.param(None, id="no-built-book")])
+def test_menu_button_opens_the_contents_on_a_phone(request, rel):
+    """On a phone the table of contents is hidden until ☰ is clicked, and then shows the other chapters."""
+    if rel is None:
+        pytest.fail(MISSING_BUILD, pytrace=False)
+    page = request.getfixturevalue("phone_page")
+    _open(page, rel)
+    before = page.evaluate(_VISIBLE_TOC_LINKS_JS, TOC_LINK_SELECTOR)
+    assert not before, f"{rel} at {PHONE_WIDTH} px shows the table of contents before ☰ is clicked: {before[:3]}"
+    _click_menu_button(page, rel)
+    links = _wait_for_toc(page, shown=True)
+    shot = _layout_screenshot(page, rel, "menu")
+    assert links, (
+        f"clicking ☰ on {rel} at {PHONE_WIDTH} px did not show the table of contents (no link to another "
+        f"chapter in {TOC_LINK_SELECTOR!r} became visible); screenshot: {shot}"
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", NAVIGATION_PAGES or [pytest.param(None, id="no-built-book")])
+def test_menu_button_hides_and_shows_the_contents_on_a_desktop(request, rel):
+    """On a desktop the table of contents is shown, ☰ hides it, and a second click shows it again."""
+    if rel is None:
+        pytest.fail(MISSING_BUILD, pytrace=False)
+    page = request.getfixturevalue("page")
+    _open(page, rel)
+    assert _wait_for_toc(page, shown=True), f"{rel} at {DESKTOP_WIDTH} px does not show the table of contents"
+    _click_menu_button(page, rel)
+    left = _wait_for_toc(page, shown=False)
+    shot = _layout_screenshot(page, rel, "menu-hidden")
+    assert not left, (
+        f"clicking ☰ on {rel} at {DESKTOP_WIDTH} px did not hide the table of contents; still shown: "
+        f"{left[:3]}; screenshot: {shot}"
+    )
+    _click_menu_button(page, rel)
+    assert _wait_for_toc(page, shown=True), (
+        f"a second click on ☰ on {rel} at {DESKTOP_WIDTH} px did not show the table of contents again"
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [PHONE_WIDTH, DESKTOP_WIDTH])
+def test_one_search_box(browser, width):
+    """Each page shows one way to search, at a phone's width and at a desktop's."""
+    if not NAVIGATION_PAGES:
+        pytest.fail(MISSING_BUILD, pytrace=False)
+    rel = NAVIGATION_PAGES[0]
+    page = _offline_page(browser, width)
+    try:
+        _open(page, rel)
+        searches = page.evaluate(_VISIBLE_JS, SEARCH_SELECTOR)
+    finally:
+        page.context.close()
+    assert len(searches) == 1, f"{rel} at {width} px shows {len(searches)} search boxes/buttons, not one: {searches}"
+
+
+# ------------------------------------------------------------------ Chinese text in a CJK font
+
+GLOSSARY_PAGE = "chapters/appendix_glossary.html"
+NO_CJK_FONT = (
+    "no font on this machine covers Chinese (`fc-list :lang=zh` lists none): install one, on Debian "
+    "`apt-get install fonts-noto-cjk` (.ci/run does it when none is found)"
+)
+
+# Marks every element of the article whose own text holds Han characters with data-cjk-probe="<i>",
+# and returns, for each, how many Han characters it holds and the start of its text.
+_MARK_CJK_TEXT_JS = """
+() => {
+  const han = /\\p{Script=Han}/gu;
+  const root = document.querySelector("article") || document.body;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const counts = new Map();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const found = node.data.match(han);
+    if (found) counts.set(node.parentElement, (counts.get(node.parentElement) || 0) + found.length);
+  }
+  return Array.from(counts, ([element, count], i) => {
+    element.setAttribute("data-cjk-probe", String(i));
+    return {count, text: element.textContent.trim().slice(0, 30)};
+  });
+}
+"""
+
+
+def _cjk_font_families() -> set[str]:
+    """The font families fontconfig says cover Chinese (every name of each, from `fc-list :lang=zh family`)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        pytest.skip("fc-list (fontconfig) is not installed: cannot tell which fonts cover Chinese")
+    import subprocess
+
+    listing = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, check=True).stdout
+    return {name.strip() for line in listing.splitlines() for name in line.split(",") if name.strip()}
+
+
+@pytest.mark.browser
+def test_chinese_text_renders_in_a_cjk_font(page):
+    """The glossary's Chinese terms are drawn with a font that has their glyphs, not missing-glyph boxes.
+
+    Chromium's DevTools (CSS.getPlatformFontsForNode) names the platform fonts it drew each element's text
+    with, and how many glyphs each drew; the Han characters must all come from a font that covers Chinese.
+    """
+    path = HTML_DIR / GLOSSARY_PAGE
+    assert path.is_file(), MISSING_BUILD
+    cjk_families = _cjk_font_families()
+    page.goto(path.as_uri(), wait_until="load")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    probes = page.evaluate(_MARK_CJK_TEXT_JS)
+    assert probes, f"{GLOSSARY_PAGE} shows no Chinese text: the test has nothing to check"
+
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    document = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    problems = []
+    for i, probe in enumerate(probes):
+        node = cdp.send("DOM.querySelector", {"nodeId": document, "selector": f'[data-cjk-probe="{i}"]'})
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+        cjk_glyphs = sum(font["glyphCount"] for font in fonts if font["familyName"] in cjk_families)
+        if cjk_glyphs < probe["count"]:
+            used = ", ".join(f"{font['familyName']} ({font['glyphCount']} glyphs)" for font in fonts)
+            problems.append(f"{probe['text']!r}: {probe['count']} Han characters, drawn with {used}")
+    covering = ", ".join(sorted(cjk_families)) or NO_CJK_FONT
+    assert not problems, (
+        f"{len(problems)} of {len(probes)} elements of {GLOSSARY_PAGE} draw Chinese without a CJK font "
+        f"(fonts covering Chinese: {covering}):\n" + "\n".join(problems[:10])
+    )
+
+
+# ------------------------------------------------------------------ figures, code cells and explorers
+
+NOTEBOOK_PAGES = [rel for rel in PAGES if re.match(r"chapters/\d\d_", rel)]
+
+# Every figure of the article (plots and diagrams) with its number, and every plot a code cell drew
+# outside a figure (an explorer's own images excepted: they are answers in a menu, not figures).
+_FIGURES_JS = """
+() => {
+  const article = document.querySelector("article") || document.body;
+  const figures = Array.from(article.querySelectorAll("figure"), (figure) => {
+    const number = figure.querySelector("figcaption .caption-number");
+    const caption = figure.querySelector("figcaption");
+    return {number: number ? number.textContent.trim() : "",
+            caption: caption ? caption.textContent.trim() : ""};
+  });
+  const loose = Array.from(article.querySelectorAll("div.cell_output img"))
+    .filter((img) => !img.closest("figure") && !img.closest(".ptm-explorer"))
+    .map((img) => (img.getAttribute("alt") || img.getAttribute("src") || "").slice(0, 60));
+  return {figures, loose};
+}
+"""
+
+_SCROLLING_CODE_JS = """
+() => Array.from(document.querySelectorAll("article div.cell_input pre"))
+  .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+  .map((pre) => pre.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), ""))
+"""
+
+
+def _desktop_page(request, rel: str | None):
+    """``rel`` opened offline at DESKTOP_WIDTH (failing, not skipping, when there is no built book)."""
+    if rel is None:
+        pytest.fail(MISSING_BUILD, pytrace=False)
+    page = request.getfixturevalue("page")
+    _open(page, rel)
+    return page
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", NOTEBOOK_PAGES or [pytest.param(None, id="no-built-book")])
+def test_every_figure_is_numbered_and_captioned(request, rel):
+    """Each plot and diagram is a numbered, captioned figure ("Figure 7.3: ..."), so the text can cite it."""
+    found = _desktop_page(request, rel).evaluate(_FIGURES_JS)
+    chapter = int(re.match(r"chapters/(\d\d)_", rel).group(1))
+    assert found["figures"], f"{rel} has no numbered figure"
+    assert not found["loose"], (
+        f"{rel}: {len(found['loose'])} plot(s) outside a captioned figure ({found['loose'][:3]}); give the cell "
+        'metadata {"mystnb": {"figure": {"name": "fig-...", "caption": "..."}}} and let it display one figure')
+    for figure in found["figures"]:
+        assert re.fullmatch(rf"Figure {chapter}\.\d+:?", figure["number"]), (rel, figure)
+        assert len(figure["caption"]) > len(figure["number"]) + 20, f"{rel}: a figure without a real caption: {figure}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", NOTEBOOK_PAGES or [pytest.param(None, id="no-built-book")])
+def test_code_cells_fit_the_column_on_a_desktop(request, rel):
+    """At 1280 px no code cell needs sideways scrolling: long lines wrap in the column (_static/layout.css)."""
+    scrolling = _desktop_page(request, rel).evaluate(_SCROLLING_CODE_JS)
+    assert not scrolling, (
+        f"{rel}: {len(scrolling)} code cell(s) scroll sideways at {DESKTOP_WIDTH} px, e.g. {scrolling[:2]}")
+
+
+_ATTENTION_VIEW_JS = """
+(view) => ({
+  colours: Array.from(view.querySelectorAll("table td"), (td) => getComputedStyle(td).backgroundColor).join(" "),
+  heads: view.querySelectorAll("select.ptm-head option").length,
+  caption: view.querySelector("caption") ? view.querySelector("caption").textContent : "",
+})
+"""
+
+
+@pytest.mark.browser
+def test_the_attention_explorer_works_without_a_kernel(page):
+    """In the static book, choosing another head redraws the map, and pointing at a cell reads its weight."""
+    pages = [rel for rel in NOTEBOOK_PAGES if "ptm-attention" in (HTML_DIR / rel).read_text(encoding="utf-8")]
+    assert pages, "no page of the book has an attention explorer (ptm_lib.viz.attention_explorer)"
+    rel = pages[-1]
+    _open(page, rel)
+    view = page.locator(".ptm-attention").first
+    view.scroll_into_view_if_needed()
+    before = view.evaluate(_ATTENTION_VIEW_JS)
+    assert before["heads"] > 1, (rel, before["heads"])
+    view.locator("select.ptm-head").select_option("2")
+    page.wait_for_function("(v) => v.querySelector('caption').textContent.includes('head 2')",
+                           arg=view.element_handle())
+    after = view.evaluate(_ATTENTION_VIEW_JS)
+    assert after["colours"] != before["colours"], f"{rel}: choosing head 2 did not change the heatmap"
+    view.locator("table td").nth(0).hover()
+    readout = view.locator(".ptm-readout").inner_text()
+    assert "→" in readout and re.search(r"\d\.\d{3}", readout), f"{rel}: pointing at a cell shows {readout!r}"
