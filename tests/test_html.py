@@ -658,6 +658,7 @@ def test_one_search_box(browser, width):
 # ------------------------------------------------------------------ Chinese text in a CJK font
 
 GLOSSARY_PAGE = "chapters/appendix_glossary.html"
+CHINESE_GUIDE_PAGE = "chapters/zh_guide.html"
 NO_CJK_FONT = (
     "no font on this machine covers Chinese (`fc-list :lang=zh` lists none): install one, on Debian "
     "`apt-get install fonts-noto-cjk` (.ci/run does it when none is found)"
@@ -695,19 +696,21 @@ def _cjk_font_families() -> set[str]:
 
 
 @pytest.mark.browser
-def test_chinese_text_renders_in_a_cjk_font(page):
-    """The glossary's Chinese terms are drawn with a font that has their glyphs, not missing-glyph boxes.
+@pytest.mark.parametrize("rel", [GLOSSARY_PAGE, CHINESE_GUIDE_PAGE])
+def test_chinese_text_renders_in_a_cjk_font(page, rel):
+    """The glossary's Chinese terms and the Chinese guide are drawn with a font that has their glyphs, not
+    missing-glyph boxes.
 
     Chromium's DevTools (CSS.getPlatformFontsForNode) names the platform fonts it drew each element's text
     with, and how many glyphs each drew; the Han characters must all come from a font that covers Chinese.
     """
-    path = HTML_DIR / GLOSSARY_PAGE
+    path = HTML_DIR / rel
     assert path.is_file(), MISSING_BUILD
     cjk_families = _cjk_font_families()
     page.goto(path.as_uri(), wait_until="load")
     page.evaluate("() => document.fonts.ready.then(() => true)")
     probes = page.evaluate(_MARK_CJK_TEXT_JS)
-    assert probes, f"{GLOSSARY_PAGE} shows no Chinese text: the test has nothing to check"
+    assert probes, f"{rel} shows no Chinese text: the test has nothing to check"
 
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
@@ -723,7 +726,7 @@ def test_chinese_text_renders_in_a_cjk_font(page):
             problems.append(f"{probe['text']!r}: {probe['count']} Han characters, drawn with {used}")
     covering = ", ".join(sorted(cjk_families)) or NO_CJK_FONT
     assert not problems, (
-        f"{len(problems)} of {len(probes)} elements of {GLOSSARY_PAGE} draw Chinese without a CJK font "
+        f"{len(problems)} of {len(probes)} elements of {rel} draw Chinese without a CJK font "
         f"(fonts covering Chinese: {covering}):\n" + "\n".join(problems[:10])
     )
 
