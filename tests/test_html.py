@@ -802,22 +802,51 @@ _ATTENTION_VIEW_JS = """
 """
 
 
+def _pages_with(marker: str) -> list[str]:
+    """The chapter pages whose HTML contains ``marker`` (the class of an explorer view)."""
+    return [rel for rel in NOTEBOOK_PAGES if marker in (HTML_DIR / rel).read_text(encoding="utf-8")]
+
+
+EXPLORER_PAGES = _pages_with("ptm-explorer")
+
+
 @pytest.mark.browser
-def test_the_attention_explorer_works_without_a_kernel(page):
-    """In the static book, choosing another head redraws the map, and pointing at a cell reads its weight."""
-    pages = [rel for rel in NOTEBOOK_PAGES if "ptm-attention" in (HTML_DIR / rel).read_text(encoding="utf-8")]
-    assert pages, "no page of the book has an attention explorer (ptm_lib.viz.attention_explorer)"
-    rel = pages[-1]
-    _open(page, rel)
-    view = page.locator(".ptm-attention").first
-    view.scroll_into_view_if_needed()
-    before = view.evaluate(_ATTENTION_VIEW_JS)
-    assert before["heads"] > 1, (rel, before["heads"])
-    view.locator("select.ptm-head").select_option("2")
-    page.wait_for_function("(v) => v.querySelector('caption').textContent.includes('head 2')",
-                           arg=view.element_handle())
-    after = view.evaluate(_ATTENTION_VIEW_JS)
-    assert after["colours"] != before["colours"], f"{rel}: choosing head 2 did not change the heatmap"
-    view.locator("table td").nth(0).hover()
-    readout = view.locator(".ptm-readout").inner_text()
-    assert "→" in readout and re.search(r"\d\.\d{3}", readout), f"{rel}: pointing at a cell shows {readout!r}"
+def test_the_chapters_have_their_explorers():
+    """Chapters 2, 3, 5, 6 and 7 carry the book's seven explorers (three attention, four text)."""
+    assert HTML_DIR.is_dir(), MISSING_BUILD
+    attention, text = _pages_with("ptm-attention"), _pages_with("ptm-text")
+    assert [rel[9:11] for rel in attention] == ["05", "06", "07"], attention
+    assert [rel[9:11] for rel in text] == ["02", "03", "06", "07"], text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or [pytest.param(None, id="no-built-book")])
+def test_every_explorer_works_without_a_kernel(request, rel):
+    """In the static book, choosing another head redraws an attention map (and pointing at a cell reads its
+    weight), and choosing another prepared input shows its own answer, in every explorer of the page."""
+    page = _desktop_page(request, rel)
+    attention_views = page.locator(".ptm-attention")
+    for k in range(attention_views.count()):
+        view = attention_views.nth(k)
+        view.scroll_into_view_if_needed()
+        before = view.evaluate(_ATTENTION_VIEW_JS)
+        assert before["heads"] > 1, (rel, before["heads"])
+        view.locator("select.ptm-head").select_option("2")
+        page.wait_for_function("(v) => v.querySelector('caption').textContent.includes('head 2')",
+                               arg=view.element_handle())
+        after = view.evaluate(_ATTENTION_VIEW_JS)
+        assert after["colours"] != before["colours"], f"{rel}: choosing head 2 did not change the heatmap"
+        view.locator("table td").nth(0).hover()
+        readout = view.locator(".ptm-readout").inner_text()
+        assert "→" in readout and re.search(r"\d\.\d{3}", readout), f"{rel}: pointing at a cell shows {readout!r}"
+    text_views = page.locator(".ptm-text")
+    for k in range(text_views.count()):
+        view = text_views.nth(k)
+        view.scroll_into_view_if_needed()
+        menu = view.locator("select.ptm-input")
+        assert menu.locator("option").count() > 1, f"{rel}: a text explorer with a single prepared input"
+        shown = view.locator(".ptm-response:not([hidden])")
+        first = shown.inner_html()
+        menu.select_option(index=1)
+        assert shown.count() == 1 and shown.inner_html() != first, (
+            f"{rel}: choosing another input in the text explorer did not show its answer")
