@@ -464,6 +464,11 @@ def _attention_style(view_id: str, cell_px: int) -> str:
         f"background:linear-gradient(to right,{stops})}}",
         " .ptm-readout{min-height:1.4em;margin:.3em 0;font-family:monospace}",
     ]
+    return _scoped_style(view_id, rules)
+
+
+def _scoped_style(view_id: str, rules: list[str]) -> str:
+    """A ``<style>`` whose every rule is prefixed by ``#view_id``, so views on one page do not clash."""
     return "<style>" + "".join(f"#{view_id}{rule}" for rule in rules) + "</style>"
 
 
@@ -596,6 +601,11 @@ def _figure_html(fig: Figure, alt: str) -> str:
     return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
 
 
+def _error_message(error: Exception) -> str:
+    """What an explorer shows for a ``KeyError``/``ValueError`` from ``respond``: its message, unquoted."""
+    return str(error.args[0] if error.args else error)
+
+
 def _response_html(respond, text: str, label: str, uuid: str) -> str:
     """What ``respond(text)`` shows, as HTML: a figure as a PNG, a table as its HTML, a string as text.
 
@@ -604,7 +614,7 @@ def _response_html(respond, text: str, label: str, uuid: str) -> str:
     try:
         result = respond(text)
     except (KeyError, ValueError) as error:
-        return f'<pre class="ptm-error">{html.escape(str(error.args[0] if error.args else error))}</pre>'
+        return f'<pre class="ptm-error">{html.escape(_error_message(error))}</pre>'
     if isinstance(result, Figure):
         return _figure_html(result, f"{label} {text}")
     if hasattr(result, "set_uuid"):  # a pandas Styler: fix its element ids, which are random otherwise
@@ -637,9 +647,9 @@ def _text_view(respond, description: str, inputs: list[str]) -> ExplorerView:
     answers = "\n".join(f'<div class="ptm-response"{" hidden" if k else ""}>'
                         f'{_response_html(respond, text, label, f"{view_id}-{k}")}</div>'
                         for k, text in enumerate(inputs))
-    style = (f"<style>#{view_id}{{margin:.5em 0}}#{view_id} label{{font-weight:600;margin-right:.4em}}"
-             f"#{view_id} select{{max-width:100%;font-size:14px}}#{view_id} .ptm-responses{{margin-top:.5em}}"
-             f"#{view_id} .ptm-response[hidden]{{display:none !important}}</style>")
+    style = _scoped_style(view_id, ["{margin:.5em 0}", " label{font-weight:600;margin-right:.4em}",
+                                    " select{max-width:100%;font-size:14px}", " .ptm-responses{margin-top:.5em}",
+                                    " .ptm-response[hidden]{display:none !important}"])
     markup = "\n".join([
         f'<div id="{view_id}" class="ptm-explorer ptm-text">', style,
         f'<label for="{view_id}-input">{html.escape(label)}:</label> '
@@ -696,7 +706,7 @@ def _text_box(respond, description: str, placeholder: str, initial: str, suggest
             try:
                 result = respond(box.value)
             except (KeyError, ValueError) as error:
-                print(error.args[0] if error.args else error)
+                print(_error_message(error))
                 return
             display(result)
             if isinstance(result, Figure):
