@@ -330,7 +330,7 @@ def epoch_examples(model: Word2Vec, ids: np.ndarray, sent: np.ndarray,
     """One epoch of windows: subsample, then ``(contexts, mask, centres)``, shuffled if
     ``config.shuffle``, else in text order."""
     cfg = model.config
-    keep = sg.keep_probabilities(model.counts.numpy(), cfg.sample)
+    keep = sg.keep_probabilities(model.counts.cpu().numpy(), cfg.sample)
     ids, sent = sg.subsample(ids, sent, keep, rng)
     examples = sg.cbow_windows(ids, sent, cfg.window, rng)
     if cfg.shuffle:
