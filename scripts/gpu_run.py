@@ -9,13 +9,18 @@ committed notebooks keep their CPU outputs). For each chapter the results file
 the wall time, the peak GPU memory, the automatic mixed-precision dtype, whether every
 cell ran and every check passed (the first error if not), and the headline numbers that
 the chapter's check cell asserts. It also records the GPU's name and the torch and CUDA
-versions, and an upper estimate of the time on Colab's free T4:
+versions, and two estimates of the time on Colab's free T4:
 
-    t4_estimate_s = seconds * max(FLOP/s ratio, memory-bandwidth ratio) of this GPU to a T4
+    t4_upper_s    = seconds * max(FLOP/s ratio, memory-bandwidth ratio) of this GPU to a T4
+    t4_estimate_s = seconds * ((1 - busy) * HOST_SLOWDOWN + busy * that ratio)
 
 (dense fp16/bf16 tensor-core FLOP/s and memory bandwidth from the makers' data sheets, in
-``GPUS``; small models are bound by kernel launches more than by either, so this is an
-upper estimate). A chapter whose estimate exceeds 10 minutes needs a smaller preset.
+``GPUS``). The upper one treats the whole run as GPU-bound. But the book's models are small:
+most of a chapter's time goes to Python, kernel launches and CPU work (tokenising, counting
+n-grams, t-SNE), which a T4 does not slow down, though Colab's older CPU does
+(``HOST_SLOWDOWN``, an assumption, 1.5). ``busy`` is the fraction of the chapter's time
+in which the GPU ran its kernels, read from ``nvidia-smi pmon`` (``--pmon``: the kernel's
+mean SM utilisation). A chapter whose estimate exceeds 10 minutes needs a smaller preset.
 
 ``--allow-cpu`` runs the same command without a GPU (the plumbing test does this with
 ``--until-preset``, which stops each chapter after the cell that picks its preset).
@@ -25,9 +30,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
 
 import nbformat
@@ -41,6 +49,7 @@ DEFAULT_RESULTS = ROOT / "data" / "results" / "gpu_run.json"
 DEFAULT_OUT = ROOT / "_build" / "gpu"
 REPORT_PREFIX = "PTM-GPU-REPORT "
 T4_BUDGET_S = 600
+HOST_SLOWDOWN = 1.5  # Colab's CPU against a current server's, for the part of a run the GPU waits on
 
 # Dense half-precision tensor-core TFLOP/s and memory bandwidth in GB/s (data sheets).
 GPUS = {
@@ -76,7 +85,8 @@ HEADLINES = {
 REPORT_CELL = """\
 import json as _json, torch as _torch
 from ptm_lib.train import amp_dtype as _amp_dtype
-_report = {{"device": rt.device.type, "scale": rt.scale, "amp_dtype": str(_amp_dtype(rt.device, "auto")),
+_report = {{"pid": __import__("os").getpid(), "device": rt.device.type, "scale": rt.scale,
+           "amp_dtype": str(_amp_dtype(rt.device, "auto")),
            "peak_gpu_mib": (round(_torch.cuda.max_memory_allocated() / 2**20, 1)
                             if _torch.cuda.is_available() else None)}}
 try:
@@ -158,7 +168,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--allow-cpu", action="store_true", help="run without a GPU (testing the plumbing)")
     parser.add_argument("--amp", choices=["bf16", "fp16", "off"], help="force a mixed precision (PTM_AMP)")
     parser.add_argument("--until-preset", action="store_true", help="stop each chapter after its preset cell")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="chapters run at once, each in its own kernel (their times then share the GPU)")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="seconds after which unfinished chapters are stopped and recorded as not finished")
+    parser.add_argument("--pmon", action="store_true",
+                        help="sample the GPU's per-process utilisation (nvidia-smi pmon) for the T4 estimates")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     if gpu_name() is None and not args.allow_cpu:
         parser.error("no CUDA GPU here: this command runs the GPU presets (pass --allow-cpu to test its plumbing)")
     if args.out.resolve() == (ROOT / "chapters").resolve():
@@ -170,24 +188,100 @@ def main(argv: list[str] | None = None) -> dict:
     if args.allow_cpu and gpu_name() is None:
         settings["PTM_DEVICE"] = "cpu"
     with kernel_environment(settings):
-        return run_all(notebooks, args.out, args.results, args.until_preset)
+        if not args.pmon:
+            return run_all(notebooks, args.out, args.results, args.until_preset, args.jobs, args.deadline)
+        import subprocess
+
+        log = args.out / "pmon.log"
+        args.out.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as sink:
+            sampler = subprocess.Popen(["nvidia-smi", "pmon", "-s", "u", "-d", "1"], stdout=sink)
+            try:
+                results = run_all(notebooks, args.out, args.results, args.until_preset, args.jobs, args.deadline)
+            finally:
+                sampler.terminate()
+        results = fold_pmon(results, log.read_text())
+        args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        return results
 
 
-def run_all(notebooks: list[Path], out: Path, results_file: Path, until_preset: bool) -> dict:
-    """Run each chapter, writing the results file after each one."""
+def run_all(notebooks: list[Path], out: Path, results_file: Path, until_preset: bool, jobs: int = 1,
+            deadline: float | None = None) -> dict:
+    """Run the chapters, ``jobs`` at a time, writing the results file after each one.
+
+    With ``deadline`` (seconds), chapters still running then are stopped (their kernels
+    with them) and recorded as not finished, so that a time-limited GPU lease still
+    brings back every finished chapter's record."""
     out.mkdir(parents=True, exist_ok=True)
-    results = {"environment": environment(), "chapters": {}}
-    factor = results["environment"]["t4_factor"]
-    for path in notebooks:
-        record = run_chapter(path, out, until_preset)
-        if factor is not None:
-            record["t4_estimate_s"] = round(record["seconds"] * factor)
-            record["t4_within_budget"] = record["t4_estimate_s"] <= T4_BUDGET_S
-        results["chapters"][path.stem] = record
-        print(f"{path.name}: {json.dumps(record)}", flush=True)
-        results_file.parent.mkdir(parents=True, exist_ok=True)
-        results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    results = {"environment": {**environment(), "concurrent_chapters": min(jobs, len(notebooks))}, "chapters": {}}
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    futures = {pool.submit(run_chapter, path, out, until_preset): path for path in notebooks}
+    try:
+        for future in as_completed(futures, timeout=deadline):
+            record_chapter(results, futures[future].stem, future.result(), results_file)
+    except FuturesTimeout:
+        for future, path in futures.items():
+            if path.stem not in results["chapters"]:
+                record_chapter(results, path.stem, {"passed": False, "finished": False,
+                                                    "error": f"not finished within the {deadline:.0f} s deadline"},
+                               results_file)
+        for process in list(pool._processes.values()):  # the workers and, below them, their kernels
+            _kill_tree(process.pid)
+    pool.shutdown(wait=False, cancel_futures=True)
     return results
+
+
+def record_chapter(results: dict, name: str, record: dict, results_file: Path) -> None:
+    """Add one chapter's record (with its T4 estimate) and rewrite the results file."""
+    add_t4_estimates(record, results["environment"]["t4_factor"])
+    results["chapters"][name] = record
+    print(f"{name}: {json.dumps(record)}", flush=True)
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+
+
+def add_t4_estimates(record: dict, factor: float | None) -> None:
+    """Add the T4 estimates (module docstring) to a chapter's record, in place."""
+    if factor is None or "seconds" not in record:
+        return
+    record["t4_upper_s"] = round(record["seconds"] * factor)
+    busy = record.get("gpu_busy")
+    if busy is not None:
+        record["t4_estimate_s"] = round(record["seconds"] * ((1 - busy) * HOST_SLOWDOWN + busy * factor))
+        record["t4_within_budget"] = record["t4_estimate_s"] <= T4_BUDGET_S
+
+
+def gpu_busy_by_pid(pmon_log: str) -> dict[int, float]:
+    """The mean SM utilisation (0-1) of each process in an ``nvidia-smi pmon -s u`` log."""
+    samples: dict[int, list[int]] = {}
+    for line in pmon_log.splitlines():
+        fields = line.split()
+        if line.startswith("#") or len(fields) < 4 or not fields[1].isdigit():
+            continue
+        samples.setdefault(int(fields[1]), []).append(int(fields[3]) if fields[3].isdigit() else 0)
+    return {pid: sum(values) / len(values) / 100 for pid, values in samples.items()}
+
+
+def fold_pmon(results: dict, pmon_log: str) -> dict:
+    """Give each chapter its ``gpu_busy`` (its kernel's mean SM utilisation) and estimates."""
+    busy = gpu_busy_by_pid(pmon_log)
+    for record in results["chapters"].values():
+        if record.get("pid") in busy:
+            record["gpu_busy"] = round(busy[record["pid"]], 3)
+        add_t4_estimates(record, results["environment"]["t4_factor"])
+    return results
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill ``pid`` and every process below it (a worker and the kernel it started)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        for process in [*parent.children(recursive=True), parent]:
+            process.kill()
+    except psutil.NoSuchProcess:
+        pass
 
 
 if __name__ == "__main__":

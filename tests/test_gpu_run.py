@@ -61,3 +61,50 @@ def test_t4_estimate_uses_the_larger_ratio():
     assert gpu_run.t4_factor("NVIDIA H100 80GB HBM3") == pytest.approx(max(989 / 65, 3350 / 320))
     assert gpu_run.t4_factor("Tesla T4") == 1.0
     assert gpu_run.t4_factor("Some Future GPU") is None and gpu_run.t4_factor(None) is None
+
+
+PMON = """\
+# gpu         pid   type     sm    mem    enc    dec    jpg    ofa    command
+# Idx           #    C/G      %      %      %      %      %      %    name
+    0          -     -      -      -      -      -      -      -    -
+    0        796     C     10      2      -      -      -      -    python3
+    0        796     C     30      5      -      -      -      -    python3
+    0        802     C      -      -      -      -      -      -    python3
+    0        802     C     50      9      -      -      -      -    python3
+"""
+
+
+def test_gpu_busy_is_each_kernels_mean_sm_utilisation():
+    assert gpu_run.gpu_busy_by_pid(PMON) == {796: pytest.approx(0.2), 802: pytest.approx(0.25)}
+
+
+def test_t4_estimate_weighs_the_gpu_bound_part_only():
+    results = {"environment": {"t4_factor": 10.0},
+               "chapters": {"a": {"pid": 796, "seconds": 100.0}, "b": {"pid": 999, "seconds": 100.0},
+                            "c": {"passed": False, "finished": False}}}
+    chapters = gpu_run.fold_pmon(results, PMON)["chapters"]
+    # 100 s, 20% of it GPU-bound: 80 s * HOST_SLOWDOWN + 20 s * 10
+    assert chapters["a"]["t4_estimate_s"] == round(80 * gpu_run.HOST_SLOWDOWN + 200)
+    assert chapters["a"]["t4_upper_s"] == 1000 and chapters["a"]["t4_within_budget"]
+    assert "t4_estimate_s" not in chapters["b"] and chapters["b"]["t4_upper_s"] == 1000  # no samples: upper only
+    assert "t4_upper_s" not in chapters["c"]  # an unfinished chapter has no time to scale
+
+
+def _tiny_chapter(path: Path, body: str) -> Path:
+    cells = [nbformat.v4.new_code_cell("from ptm_lib import runtime\nrt = runtime.setup()\n"
+                                       "cfg = rt.preset(cpu={}, gpu={})"),
+             nbformat.v4.new_code_cell(body)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_chapters_run_side_by_side_and_a_deadline_keeps_the_finished_ones(tmp_path):
+    quick = _tiny_chapter(tmp_path / "quick.ipynb", "x = 1")
+    slow = _tiny_chapter(tmp_path / "slow.ipynb", "import time\ntime.sleep(120)")
+    results = gpu_run.main(["--allow-cpu", "--jobs", "2", "--deadline", "25", "--out", str(tmp_path / "run"),
+                            "--results", str(tmp_path / "gpu.json"), str(quick), str(slow)])
+    assert results["environment"]["concurrent_chapters"] == 2
+    assert results["chapters"]["quick"]["passed"] and results["chapters"]["quick"]["scale"] == "gpu"
+    assert results["chapters"]["slow"] == {"passed": False, "finished": False,
+                                           "error": "not finished within the 25 s deadline"}
+    assert json.loads((tmp_path / "gpu.json").read_text()) == results
