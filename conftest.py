@@ -26,3 +26,22 @@ def pytest_collect_file(file_path, parent):
 
         return NotebookFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Give the two test workers (``-n 2``) equal shares of the chapters, longest first.
+
+    pytest-xdist's ``worksteal`` hands the first half of the collected list to one worker
+    and the second half to the other, and an idle worker later steals from the *end* of the
+    other's queue. Collected as they are, all chapters sit in the first half: one worker runs
+    them one after another while the other finishes the unit tests and then steals them
+    pairwise from the back, so the two longest chapters met at the end. Here the chapters are
+    split into two groups of about equal saved run time (each to the lighter group, longest
+    first), and each group is put at the head of one half, so both workers start on a long
+    chapter and the unit tests fill in behind.
+    """
+    if any(item.path.suffix == ".ipynb" for item in items):
+        from notebook_outputs import order_for_two_workers, saved_run_seconds  # on the path once a chapter is
+
+        items[:] = order_for_two_workers(items, lambda item: item.path.suffix == ".ipynb",
+                                         lambda item: saved_run_seconds(item.path))

@@ -251,3 +251,36 @@ class NotebookMismatch(Exception):
     def __init__(self, problems: list[str]):
         super().__init__(f"{len(problems)} difference(s)")
         self.problems = problems
+
+
+def saved_run_seconds(path: Path) -> float:
+    """How long the chapter's saved run took: the sum of its code cells' execution times
+    (nbclient records each cell's start and end in ``metadata.execution``); 0 if unrecorded."""
+    from datetime import datetime
+
+    total = 0.0
+    for cell in nbformat.read(path, as_version=4).cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+                          for key in ("iopub.execute_input", "shell.execute_reply"))
+            total += (end - start).total_seconds()
+    return total
+
+
+def order_for_two_workers(items: list, is_chapter, seconds) -> list:
+    """``items`` reordered so that each half of the list starts with half of the chapters'
+    run time (conftest.py says why): the chapters, longest first, each go to the group
+    with less time so far; group one opens the list, group two opens its second half."""
+    chapters = [item for item in items if is_chapter(item)]
+    others = [item for item in items if not is_chapter(item)]
+    if len(chapters) < 2 or not others:
+        return sorted(chapters, key=lambda item: -seconds(item)) + others
+    groups: tuple[list, list] = ([], [])
+    totals = [0.0, 0.0]
+    for item in sorted(chapters, key=lambda item: -seconds(item)):
+        lighter = totals.index(min(totals))
+        groups[lighter].append(item)
+        totals[lighter] += seconds(item)
+    head = max(0, len(items) // 2 - len(groups[0]))  # the other tests that complete the first half
+    return [*groups[0], *others[:head], *groups[1], *others[head:]]

@@ -126,3 +126,17 @@ def _shift_numbers(text, tolerance):
         return repr(value + 3 * (tolerance.atol + tolerance.rtol * abs(value)) + 1e-9)
 
     return NUMBER.sub(shift, text)
+
+
+def test_each_worker_starts_on_half_of_the_chapters_run_time():
+    from notebook_outputs import order_for_two_workers
+
+    minutes = {"ch4": 7, "ch7": 6, "ch6": 5, "ch2": 4, "ch3": 3, "ch1": 2}
+    items = [*minutes, *(f"unit{i}" for i in range(20))]
+    ordered = order_for_two_workers(items, lambda item: item in minutes, lambda item: minutes.get(item, 0))
+    half = len(ordered) // 2
+    first, second = ordered[:half], ordered[half:]  # what pytest-xdist's worksteal gives each worker
+    assert sorted(ordered) == sorted(items)
+    assert first[0] == "ch4" and second[0] == "ch7"  # both start on a long chapter
+    assert abs(sum(minutes.get(i, 0) for i in first) - sum(minutes.get(i, 0) for i in second)) <= 2
+    assert all(item in minutes for item in first[:3]) and all(item in minutes for item in second[:3])
