@@ -85,3 +85,47 @@ def test_the_chinese_guide_names_both_articles_and_links_every_chapter():
 def test_the_chinese_guide_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
     assert re.search(r"^\s*- file: chapters/zh_guide\s*$", toc, re.M)
+
+
+QA_HEADING = "## 问答：这一章的实验回答了什么"
+QA_MIN_QUESTIONS = 2
+
+
+def qa_problems(notebook: nbformat.NotebookNode) -> list[str]:
+    """What is wrong with a chapter's 问答 section: questions readers ask, answered by the chapter's runs.
+
+    The section is one markdown cell that opens with QA_HEADING, sits just before the hidden check
+    cell at the end, and holds at least QA_MIN_QUESTIONS questions, each a bold '**问：…**' line
+    followed by an '答：' line."""
+    cells = [i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.startswith(QA_HEADING)]
+    if not cells:
+        return [f"no '{QA_HEADING}' section"]
+    problems = []
+    if cells[-1] != len(notebook.cells) - 2:
+        problems.append("the 问答 section is not the last cell before the hidden check cell")
+    source = notebook.cells[cells[-1]].source
+    pairs = re.findall(r"^\*\*问：[^\n]+\*\*\n答：\S", source, re.M)
+    if len(pairs) < QA_MIN_QUESTIONS:
+        problems.append(f"the 问答 section has {len(pairs)} questions ('**问：…**' then '答：…'); "
+                        f"it needs at least {QA_MIN_QUESTIONS}")
+    if len(pairs) != source.count("问："):
+        problems.append("a '问：' in the 问答 section is not a bold line followed by an '答：' line")
+    return problems
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_ends_with_questions_its_runs_answer(path):
+    problems = qa_problems(nbformat.read(path, as_version=4))
+    assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+def test_the_qa_check_catches_what_it_should():
+    def chapter(*markdown):
+        cells = [nbformat.v4.new_markdown_cell(m) for m in markdown]
+        return nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell("assert True")])
+    one = "**问：甲？**\n答：乙。\n"
+    assert qa_problems(chapter("## Exercises", f"{QA_HEADING}\n\n{one}\n{one}")) == []
+    assert qa_problems(chapter("## Exercises"))
+    assert qa_problems(chapter(f"{QA_HEADING}\n\n{one}"))  # one question is too few
+    assert qa_problems(chapter(f"{QA_HEADING}\n\n{one}\n{one}", "## Exercises"))  # not just before the checks
+    assert qa_problems(chapter(f"{QA_HEADING}\n\n{one}\n问：丙？\n答：丁。\n"))  # a question not in bold
