@@ -14,10 +14,13 @@ masked-LM logits of *every* position, for both. The two models run in ONE proces
 alternating one step each, so both see the same machine load; the first ``--warmup`` steps
 of each are not timed. On CUDA both run under bfloat16 autocast with fused AdamW, and the
 result includes the model FLOPs utilisation (Chowdhery et al. 2022, appendix B) of the
-FLOPs each model actually needs per token (see :func:`flops_per_token`).
+FLOPs each model actually needs per token (see :func:`flops_per_token`). On the CPU the
+same FLOPs are divided by the dense float32 matmul rate the same process measures
+(:func:`benchmarks.gpt.matmul_gflops`): the "CPU MFU".
 
 Prints ONE JSON line: tokens_per_s for training and inference, their ratios (ours / hf),
-parameter counts, final losses, device and shapes.
+parameter counts, final losses, device and shapes (and on the CPU the matmul rate, each
+model's GFLOP/s and CPU MFU).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from benchmarks.gpt import Runner, device_name, parse_args, peak_tflops, sync
+from benchmarks.gpt import Runner, cpu_matmul, device_name, parse_args, peak_tflops, sync
 from ptm_lib.data.mlm import IGNORE, mask_for_mlm
 from ptm_lib.models.bert import BertConfig, BertForPretraining, mlm_loss
 
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
     tokens = args.steps * args.batch * args.seq
     masked = sum((b["labels"] != IGNORE).sum().item() for b in batches) / (len(batches) * args.batch * args.seq)
     peak = peak_tflops(device, args.peak_tflops)
+    matmul = cpu_matmul(device, args.matmul_size)
     result = {"benchmark": "BERT masked-LM training and inference vs transformers.BertForMaskedLM",
               "device": device_name(device), "threads": args.threads, "amp": "bf16" if amp else "off",
               "vocab": args.vocab, "d_model": args.d_model, "layers": args.layers, "heads": args.heads,
@@ -142,16 +146,24 @@ def main(argv: list[str] | None = None) -> dict:
         infer_rate = (2 * len(batches) - args.warmup) * args.batch * args.seq / inference[name]
         stats = {"train_tokens_per_s": round(train_rate), "infer_tokens_per_s": round(infer_rate),
                  "params": sum(p.numel() for p in runner.model.parameters()), "final_loss": round(runner.loss, 4)}
+        fraction = masked if name == "ours" else 1.0
+        train_flops = flops_per_token(args, fraction, True) * train_rate
+        infer_flops = flops_per_token(args, 1.0, False) * infer_rate
         if peak:
-            fraction = masked if name == "ours" else 1.0
-            stats["train_mfu"] = round(flops_per_token(args, fraction, True) * train_rate / (peak * 1e12), 4)
-            stats["infer_mfu"] = round(flops_per_token(args, 1.0, False) * infer_rate / (peak * 1e12), 4)
+            stats["train_mfu"] = round(train_flops / (peak * 1e12), 4)
+            stats["infer_mfu"] = round(infer_flops / (peak * 1e12), 4)
+        if matmul:
+            stats["train_gflops"], stats["infer_gflops"] = round(train_flops / 1e9, 2), round(infer_flops / 1e9, 2)
+            stats["train_cpu_mfu"] = round(stats["train_gflops"] / matmul["gflops"], 4)
+            stats["infer_cpu_mfu"] = round(stats["infer_gflops"] / matmul["gflops"], 4)
         result[name] = stats
     for kind in ("train", "infer"):
         rates = [result[name][f"{kind}_tokens_per_s"] for name in ("ours", "hf")]
         result[f"{kind}_ratio"] = round(rates[0] / rates[1], 3)
     if peak:
         result["peak_tflops"] = peak
+    if matmul:
+        result["matmul"] = matmul
     print(json.dumps(result))
     return result
 

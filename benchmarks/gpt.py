@@ -10,9 +10,13 @@ alternating one step each, so both see the same machine load; the first ``--warm
 steps of each are not timed. On CUDA both run under bfloat16 autocast with fused AdamW,
 and the result includes the model FLOPs utilisation (Chowdhery et al. 2022, appendix B):
 ``(6 N + 12 L d T) * tokens/s / peak``, with ``N`` the parameters (the tied head counted
-once, its matmul is real work), ``L`` layers, ``d`` width, ``T`` sequence length.
+once, its matmul is real work), ``L`` layers, ``d`` width, ``T`` sequence length. A CPU has
+no published peak that its kernels can reach, so on the CPU the same process times a dense
+float32 matrix multiply (``--matmul-size`` square, on the same threads, after the models'
+steps) and reports the "CPU MFU": the model's FLOP/s as a fraction of that measured rate.
 
-Prints ONE JSON line: ours/hf tokens_per_s, their ratio, parameter counts, device, shapes.
+Prints ONE JSON line: ours/hf tokens_per_s, their ratio, parameter counts, device, shapes
+(and on the CPU the matmul rate, each model's GFLOP/s and CPU MFU).
 """
 
 from __future__ import annotations
@@ -88,6 +92,31 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def matmul_gflops(size: int, repeats: int = 5, warmup: int = 2) -> float:
+    """The CPU's dense float32 matrix-multiply rate in GFLOP/s, on torch's current threads:
+    ``2 size^3`` FLOPs per ``torch.mm`` of two ``size x size`` matrices, the fastest of
+    ``repeats`` timed calls after ``warmup`` untimed ones (the machine's reachable rate,
+    the denominator of the CPU MFU)."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(size, size, generator=g), torch.randn(size, size, generator=g)
+    out = torch.empty(size, size)
+    for _ in range(warmup):
+        torch.mm(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def cpu_matmul(device: torch.device, size: int) -> dict | None:
+    """``{"size", "gflops"}`` of :func:`matmul_gflops` on the CPU (``size`` 0: not measured)."""
+    if device.type != "cpu" or size <= 0:
+        return None
+    return {"size": size, "threads": torch.get_num_threads(), "gflops": round(matmul_gflops(size), 1)}
+
+
 def peak_tflops(device: torch.device, flag: float | None) -> float | None:
     if flag is not None or device.type != "cuda":
         return flag
@@ -117,6 +146,8 @@ def parse_args(description: str, vocab: int, argv: list[str] | None) -> tuple[ar
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto", help="auto = bf16 on CUDA only")
     p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak bf16 TFLOP/s (default by name)")
+    p.add_argument("--matmul-size", type=int, default=2048,
+                   help="CPU only: the square float32 matmul timed for the CPU MFU (0: skip)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -139,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     tokens = args.steps * args.batch * args.seq
     peak = peak_tflops(device, args.peak_tflops)
+    matmul = cpu_matmul(device, args.matmul_size)
     result = {"benchmark": "GPT training throughput vs transformers.GPT2LMHeadModel", "device": device_name(device),
               "threads": args.threads, "amp": "bf16" if amp else "off", "vocab": args.vocab, "d_model": args.d_model,
               "layers": args.layers, "heads": args.heads, "seq": args.seq, "batch": args.batch, "steps": args.steps}
@@ -146,13 +178,18 @@ def main(argv: list[str] | None = None) -> dict:
         n = sum(p.numel() for p in runner.model.parameters())
         rate = tokens / runner.seconds
         stats = {"tokens_per_s": round(rate), "params": n, "final_loss": round(runner.loss, 4)}
+        flops_per_token = 6 * n + 12 * args.layers * args.d_model * args.seq
         if peak:
-            flops_per_token = 6 * n + 12 * args.layers * args.d_model * args.seq
             stats["mfu"] = round(flops_per_token * rate / (peak * 1e12), 4)
+        if matmul:
+            stats["gflops"] = round(flops_per_token * rate / 1e9, 2)
+            stats["cpu_mfu"] = round(stats["gflops"] / matmul["gflops"], 4)
         result[name] = stats
     result["ratio"] = round(result["ours"]["tokens_per_s"] / result["hf"]["tokens_per_s"], 3)
     if peak:
         result["peak_tflops"] = peak
+    if matmul:
+        result["matmul"] = matmul
     print(json.dumps(result))
     return result
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts import results_file  # noqa: E402
 from scripts.gpu_run import environment  # noqa: E402
 
 DEFAULT_RESULTS = ROOT / "data" / "results" / "gpu_benchmarks.json"
@@ -102,28 +103,23 @@ def main(argv: list[str] | None = None) -> dict:
                         help="gensim's workers (and our word2vec's torch threads) for --only word2vec")
     parser.add_argument("--amp-steps", type=int, default=AMP_STEPS, help="pretraining steps of each AMP run")
     args = parser.parse_args(argv)
-    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    results = results_file.load(args.results)
     results["environment"] = environment()
-
-    def save() -> None:
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {args.results}", flush=True)
 
     if args.only in (None, "benchmarks"):
         results["benchmarks"] = []
         for spec in BENCHMARKS:
             results["benchmarks"].append(benchmark(*spec))
             print(json.dumps(results["benchmarks"][-1])[:400], flush=True)
-            save()
+            results_file.save(args.results, results)
     if args.only == "word2vec":
         name, module, arguments = WORD2VEC
         results["word2vec"] = benchmark(name, module, [*arguments, "--threads", str(args.gensim_threads)])
-        save()
+        results_file.save(args.results, results)
     if args.only in (None, "amp"):
         with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(len(AMP_RUNS)) as pool:
             results["amp"] = list(pool.map(lambda run: amp_run(*run, Path(folder), args.amp_steps), AMP_RUNS))
-        save()
+        results_file.save(args.results, results)
     return results
 
 
