@@ -49,13 +49,15 @@ def cjk_font() -> str:
     Raises ``RuntimeError`` naming the package to install when there is none."""
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    found = next((family for family in CJK_FAMILIES if family in installed), None)
+    def first_installed() -> str | None:
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+        return next((family for family in CJK_FAMILIES if family in installed), None)
+
+    found = first_installed()
     if found is None:
         for path in _fontconfig_cjk_files():
             font_manager.fontManager.addfont(path)
-        installed = {font.name for font in font_manager.fontManager.ttflist}
-        found = next((family for family in CJK_FAMILIES if family in installed), None)
+        found = first_installed()
     if found is None:
         raise RuntimeError(
             "No font with Chinese characters is installed, so matplotlib would draw Chinese labels as empty boxes. "

@@ -16,12 +16,27 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+
+def cell_spans(notebook) -> list[tuple[datetime, datetime]]:
+    """``(start, end)`` of each code cell of a saved run, from the times nbclient records in
+    the cell's ``metadata.execution``; cells without them (never executed) are left out.
+    ``notebook`` is an ``nbformat`` notebook or the same JSON as plain dicts."""
+    spans = []
+    for cell in notebook["cells"]:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if cell["cell_type"] == "code" and "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            spans.append(tuple(datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+                               for key in ("iopub.execute_input", "shell.execute_reply")))
+    return spans
 
 
 @contextmanager

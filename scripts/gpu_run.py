@@ -43,6 +43,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, scripts/ is not a package on the path
+from scripts import results_file as results_io  # noqa: E402  (results_file is a parameter name here)
 from scripts.execute_notebooks import kernel_environment  # noqa: E402
 
 DEFAULT_RESULTS = ROOT / "data" / "results" / "gpu_run.json"
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
             finally:
                 sampler.terminate()
         results = fold_pmon(results, log.read_text())
-        args.results.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        results_io.save(args.results, results)
         return results
 
 
@@ -236,8 +237,7 @@ def record_chapter(results: dict, name: str, record: dict, results_file: Path) -
     add_t4_estimates(record, results["environment"]["t4_factor"])
     results["chapters"][name] = record
     print(f"{name}: {json.dumps(record)}", flush=True)
-    results_file.parent.mkdir(parents=True, exist_ok=True)
-    results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    results_io.save(results_file, results)
 
 
 def add_t4_estimates(record: dict, factor: float | None) -> None:

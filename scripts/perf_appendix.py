@@ -27,7 +27,6 @@ import io
 import json
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -36,12 +35,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script, scripts/ is not a package on the path
+from scripts.execute_notebooks import cell_spans  # noqa: E402
+from scripts.gpu_run import T4_BUDGET_S  # noqa: E402  (a chapter's GPU preset: about 10 minutes on a T4)
+
 RESULTS = ROOT / "data" / "results"
 CHAPTERS = ROOT / "chapters"
 PAGE = "appendix_performance.md"
 FIGURE_PREFIX = "perf_"
 CPU_BUDGET_MIN = 5  # DESIGN.md: each chapter's CPU run stays within about 5 minutes
-T4_BUDGET_S = 600  # ... and its GPU preset within about 10 minutes on a T4
 WORD2VEC_GPU_AIM = 10  # the aim for our word2vec on a GPU: ten times gensim on the CPU
 STYLE = {
     "svg.hashsalt": "ptm-book-performance",
@@ -66,10 +68,6 @@ def load_results(folder: Path = RESULTS) -> dict:
             "gpu_benchmarks": read("gpu_benchmarks.json")}
 
 
-def _stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def chapter_times(folder: Path = CHAPTERS) -> list[dict]:
     """Each chapter notebook's last CPU execution: the sum of its code cells' times (from
     ``metadata.execution``), its start and end, and how many chapters ran at once at most
@@ -79,9 +77,7 @@ def chapter_times(folder: Path = CHAPTERS) -> list[dict]:
         notebook = json.loads(path.read_text())
         title = next((line[2:].strip() for cell in notebook["cells"] if cell["cell_type"] == "markdown"
                       for line in "".join(cell["source"]).splitlines() if line.startswith("# ")), path.stem)
-        spans = [(_stamp(e["iopub.execute_input"]), _stamp(e["shell.execute_reply"]))
-                 for cell in notebook["cells"] if cell["cell_type"] == "code"
-                 and (e := cell.get("metadata", {}).get("execution", {})).get("shell.execute_reply")]
+        spans = cell_spans(notebook)
         if not spans:
             continue
         rows.append({"chapter": path.stem, "number": int(path.stem[:2]), "title": title, "cells": len(spans),

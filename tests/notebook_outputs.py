@@ -40,7 +40,7 @@ import tomllib
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from scripts.execute_notebooks import kernel_environment
+from scripts.execute_notebooks import cell_spans, kernel_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCES = Path(__file__).with_name("notebook_tolerances.toml")
@@ -255,17 +255,8 @@ class NotebookMismatch(Exception):
 
 def saved_run_seconds(path: Path) -> float:
     """How long the chapter's saved run took: the sum of its code cells' execution times
-    (nbclient records each cell's start and end in ``metadata.execution``); 0 if unrecorded."""
-    from datetime import datetime
-
-    total = 0.0
-    for cell in nbformat.read(path, as_version=4).cells:
-        timing = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
-            start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
-                          for key in ("iopub.execute_input", "shell.execute_reply"))
-            total += (end - start).total_seconds()
-    return total
+    (:func:`scripts.execute_notebooks.cell_spans`); 0 if unrecorded."""
+    return sum((end - start).total_seconds() for start, end in cell_spans(nbformat.read(path, as_version=4)))
 
 
 def order_for_two_workers(items: list, is_chapter, seconds) -> list:
@@ -275,12 +266,13 @@ def order_for_two_workers(items: list, is_chapter, seconds) -> list:
     chapters = [item for item in items if is_chapter(item)]
     others = [item for item in items if not is_chapter(item)]
     if len(chapters) < 2 or not others:
-        return sorted(chapters, key=lambda item: -seconds(item)) + others
+        return [item for _, item in sorted(((seconds(item), item) for item in chapters), key=lambda p: -p[0])] + others
+    durations = [(seconds(item), item) for item in chapters]  # each read once (a notebook file each)
     groups: tuple[list, list] = ([], [])
     totals = [0.0, 0.0]
-    for item in sorted(chapters, key=lambda item: -seconds(item)):
+    for duration, item in sorted(durations, key=lambda pair: -pair[0]):
         lighter = totals.index(min(totals))
         groups[lighter].append(item)
-        totals[lighter] += seconds(item)
+        totals[lighter] += duration
     head = max(0, len(items) // 2 - len(groups[0]))  # the other tests that complete the first half
     return [*groups[0], *others[:head], *groups[1], *others[head:]]
