@@ -71,3 +71,35 @@ def test_pad_rows_right_pads_ids_segments_and_mask():
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     with pytest.raises(ValueError, match="no rows"):
         pad_rows([], 0)
+
+
+def test_buckets_group_similar_lengths_and_still_cover_every_row_once():
+    lengths = torch.randint(1, 41, (200,), generator=torch.Generator().manual_seed(0))
+    mask = (torch.arange(40)[None] < lengths[:, None]).long()
+    data = {"attention_mask": mask, "labels": torch.arange(200)}
+
+    def padding(batches):
+        """Padding positions left after trimming, over a pass."""
+        return sum(int((1 - b["attention_mask"]).sum()) for b in batches)
+
+    bucketed, plain = TensorBatches(data, 10, bucket=5, seed=3), TensorBatches(data, 10, seed=3)
+    passes = [list(bucketed) for _ in range(2)]
+    for batches in passes:
+        assert sorted(torch.cat([b["labels"] for b in batches]).tolist()) == list(range(200))
+        assert all(int(b["attention_mask"].sum(1).min()) > 0 for b in batches)
+    assert padding(passes[0]) < padding(list(plain)) / 3  # sorted windows leave little padding
+    first_rows = [b["labels"].tolist() for b in passes[0]]
+    assert first_rows != [b["labels"].tolist() for b in passes[1]]  # a fresh order every pass
+    assert first_rows == [b["labels"].tolist() for b in TensorBatches(data, 10, bucket=5, seed=3)]  # seeded
+    shortest = [int(b["attention_mask"].sum(1).min()) for b in passes[0]]
+    assert shortest != sorted(shortest)  # the batches come in a shuffled order, not from short to long
+    in_order = list(TensorBatches(data, 10, bucket=5, shuffle=False))  # no shuffling: no bucketing either
+    assert torch.cat([b["labels"] for b in in_order]).tolist() == list(range(200))
+
+
+def test_buckets_need_a_mask_to_read_lengths_from():
+    with pytest.raises(ValueError, match="padding mask 'attention_mask'"):
+        TensorBatches({"ids": torch.zeros(4, 3)}, 2, bucket=2)
+    with pytest.raises(ValueError, match="bucket must be a positive"):
+        TensorBatches({"ids": torch.zeros(4, 3)}, 2, bucket=0)
+    TensorBatches((torch.zeros(4, 3), torch.ones(4, 3)), 2, bucket=2, mask=1)  # a tuple names its mask by position

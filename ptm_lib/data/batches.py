@@ -71,6 +71,16 @@ def trim(batch, mask: str | int = "attention_mask"):
     return tuple(trimmed(v) for v in batch)
 
 
+def _mask_of(data, mask: str | int) -> torch.Tensor:
+    """The padding mask named ``mask`` in ``data``; a clear error if it has none."""
+    if isinstance(data, Mapping) and mask in data:
+        return data[mask]
+    if isinstance(data, tuple) and isinstance(mask, int) and -len(data) <= mask < len(data):
+        return data[mask]
+    raise ValueError(f"bucket > 1 sorts rows by length, read from the padding mask {mask!r}, which the data "
+                     "does not have; pass mask= naming it, or bucket=1.")
+
+
 class TensorBatches:
     """Shuffled mini-batches of a data set of equal-length tensors; ``len()`` batches per pass.
 
@@ -80,29 +90,53 @@ class TensorBatches:
     seeded once with ``seed``; without, in order. With ``trim_padding`` each batch is cut
     to its longest real sequence by :func:`trim`, reading the padding mask named by
     ``mask`` (a dict key, or a position in a tuple); data without that mask is not cut.
+
+    With ``bucket = k > 1`` (and ``shuffle``) rows of similar length share a batch: each pass
+    takes ``k`` batches' worth of shuffled rows at a time, sorts them by length (the mask's
+    row sums) and cuts them into batches, then shuffles the order of all the batches. Trimmed
+    batches then carry little padding, which matters for recurrent models whose cost is per
+    time step (AllenNLP's ``BucketIterator`` does the same).
     """
 
     def __init__(self, data, batch_size: int, shuffle: bool = True, seed: int = 0, trim_padding: bool = True,
-                 mask: str | int = "attention_mask"):
+                 mask: str | int = "attention_mask", bucket: int = 1):
         self.n = _rows(data)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}.")
+        if bucket < 1:
+            raise ValueError(f"bucket must be a positive number of batches, got {bucket}.")
         if isinstance(data, Mapping):
             data = dict(data)
         elif isinstance(data, list):
             data = tuple(data)
         self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
-        self.trim_padding, self.mask = trim_padding, mask
+        self.trim_padding, self.mask, self.bucket = trim_padding, mask, bucket
         self.generator = torch.Generator().manual_seed(seed)
+        if bucket > 1:
+            self.lengths = _mask_of(data, mask).reshape(self.n, -1).sum(1)
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
 
     def __iter__(self) -> Iterator:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
-        for start in range(0, self.n, self.batch_size):
-            batch = subset(self.data, order[start:start + self.batch_size])
+        batches = [order[start:start + self.batch_size] for start in range(0, self.n, self.batch_size)]
+        if self.shuffle and self.bucket > 1:
+            batches = self._bucketed(order)
+        for rows in batches:
+            batch = subset(self.data, rows)
             yield trim(batch, self.mask) if self.trim_padding else batch
+
+    def _bucketed(self, order: torch.Tensor) -> list[torch.Tensor]:
+        """The rows of ``order`` as batches of similar length, in a shuffled order of batches."""
+        window = self.batch_size * self.bucket
+        batches = []
+        for start in range(0, self.n, window):
+            rows = order[start:start + window]
+            rows = rows[torch.argsort(self.lengths[rows], stable=True)]
+            batches += list(rows.split(self.batch_size))
+        shuffled = torch.randperm(len(batches), generator=self.generator)
+        return [batches[i] for i in shuffled]
 
 
 def pad_rows(rows: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int) -> dict[str, torch.Tensor]:
