@@ -112,3 +112,76 @@ def test_interpolate_log_probs():
     assert np.allclose(interpolate_log_probs(a, b, 1.0), a)
     with pytest.raises(ValueError, match="weight"):
         interpolate_log_probs(a, b, 1.5)
+
+
+# --- sampling text (chapter 2's NNLM and Kneser–Ney generate, GPT's sampler) ---
+
+
+def test_generate_slides_a_fixed_window():
+    from ptm_lib.data.lm import generate
+
+    seen = []
+
+    def next_logits(window):  # deterministic: the next id is (sum of the window) mod 10
+        seen.append(window.tolist())
+        return torch.nn.functional.one_hot(window.sum() % 10, 10).float() * 50
+
+    out = generate(next_logits, [1, 2, 3, 4], 4, window=3, top_k=1)
+    assert out.dtype == torch.long and out.tolist() == [1, 2, 3, 4, 9, 6, 9, 4]
+    # the window is the last 3 ids, moved on by one each step
+    assert seen == [[2, 3, 4], [3, 4, 9], [4, 9, 6], [9, 6, 9]]
+    assert generate(next_logits, [4], 2, window=3, top_k=1).tolist() == [4, 4, 8], "a short prompt is read as is"
+    assert generate(next_logits, torch.tensor([1, 2]), 0, window=3).tolist() == [1, 2]
+
+
+def test_generate_draws_from_the_softmax_and_is_seeded():
+    from ptm_lib.data.lm import generate
+
+    probs = torch.tensor([0.5, 0.3, 0.2, 0.0])
+
+    def run(seed, **kwargs):
+        g = torch.Generator().manual_seed(seed)
+        return generate(lambda w: probs.log(), [0], 3000, window=1, generator=g, **kwargs)[1:]
+
+    drawn = run(0)
+    assert torch.equal(drawn, run(0)) and not torch.equal(drawn, run(1))
+    freq = torch.bincount(drawn, minlength=4).double() / len(drawn)
+    assert torch.allclose(freq, probs.double(), atol=0.03) and freq[3] == 0
+    sharp = torch.bincount(run(0, temperature=0.5), minlength=4).double() / 3000  # p ** 2, renormalised
+    assert torch.allclose(sharp, (probs ** 2 / (probs ** 2).sum()).double(), atol=0.03)
+    assert set(run(0, top_k=2).tolist()) == {0, 1}
+
+
+def test_generate_bad_input():
+    from ptm_lib.data.lm import generate
+
+    def f(w):
+        return torch.zeros(5)
+
+    with pytest.raises(ValueError, match="prompt is empty"):
+        generate(f, [], 3, window=2)
+    for bad in (0, -1.0, float("nan"), float("inf"), "1"):
+        with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+            generate(f, [1], 3, window=2, temperature=bad)
+    with pytest.raises(ValueError, match="top_k"):
+        generate(f, [1], 3, window=2, top_k=0)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        generate(f, [1], -1, window=2)
+    with pytest.raises(TypeError, match="integer word ids"):
+        generate(f, [1.5], 3, window=2)
+
+
+def test_prompt_ids_and_detokenize():
+    from ptm_lib.data.lm import detokenize, prompt_ids
+    from ptm_lib.data.vocab import OutOfVocabularyError, Vocab
+
+    vocab = Vocab.build([["the", "company", "'s", "N", "<eos>", "it", "did", "n't"]], specials=("<unk>",))
+    assert vocab.decode(prompt_ids(vocab, "the company 's")) == ["the", "company", "'s"]
+    assert vocab.decode(prompt_ids(vocab, ["<unk>", "N"])) == ["<unk>", "N"]
+    with pytest.raises(OutOfVocabularyError, match="'firm'.*replace rare words by '<unk>'"):
+        prompt_ids(vocab, "the firm")
+    with pytest.raises(ValueError, match="empty"):
+        prompt_ids(vocab, "  ")
+    text = detokenize("<eos> the company 's N <unk> <eos> it did n't".split())
+    assert text == "the company's N <unk>. it didn't"
+    assert detokenize(["in", "the", "u.s.", "<eos>", "<eos>", "'s"]) == "in the u.s. 's"

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from ptm_lib.models.ngram import KneserNeyLM, modified_kn_discounts
 
@@ -120,3 +121,40 @@ def test_clear_errors():
     lm.fit(TINY)
     with pytest.raises(ValueError, match="outside"):
         lm.prob([A], 7)
+
+
+def test_generate_is_reproducible_and_samples_the_conditional_distribution(corpus):
+    lm = KneserNeyLM(3, vocab_size=50).fit(corpus)
+    prompt = [int(w) for w in corpus[10:13]]
+    a = lm.generate(prompt, 40, generator=torch.Generator().manual_seed(0))
+    assert a.dtype == np.int64 and a.shape == (43,) and a[:3].tolist() == prompt
+    assert np.array_equal(a, lm.generate(prompt, 40, generator=torch.Generator().manual_seed(0)))
+    assert not np.array_equal(a, lm.generate(prompt, 40, generator=torch.Generator().manual_seed(1)))
+    assert 0 <= a.min() and a.max() < 50
+    # one word at a time, the draws follow distribution(context)
+    g = torch.Generator().manual_seed(0)
+    draws = np.array([lm.generate(prompt, 1, generator=g)[-1] for _ in range(3000)])
+    assert np.abs(np.bincount(draws, minlength=50) / 3000 - lm.distribution(prompt)).max() < 0.03
+
+
+def test_greedy_generate_follows_the_argmax_of_the_last_two_words(corpus):
+    lm = KneserNeyLM(3, vocab_size=50).fit(corpus)
+    out = lm.generate([7, 3, 1], 15, top_k=1).tolist()
+    for t in range(3, len(out)):
+        assert out[t] == lm.distribution(out[t - 2 : t]).argmax()
+    assert lm.generate([8, 3, 1], 15, top_k=1).tolist()[1:] == out[1:], "only the last order - 1 words count"
+
+
+def test_generate_bad_input(corpus):
+    lm = KneserNeyLM(3, vocab_size=50)
+    with pytest.raises(RuntimeError, match="fit"):
+        lm.generate([1, 2], 5)
+    lm.fit(corpus)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        lm.generate([], 5)
+    with pytest.raises(ValueError, match="outside"):
+        lm.generate([1, 50], 5)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        lm.generate([1, 2], 5, temperature=-1.0)
+    with pytest.raises(ValueError, match="top_k"):
+        lm.generate([1, 2], 5, top_k=0)

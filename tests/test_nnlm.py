@@ -84,3 +84,63 @@ def test_trains_under_bf16_autocast(model):
     X, y = context_windows(torch.randint(1, V, (40,)), N_CTX, pad_id=0)
     history = fit(model, Batches(X, y, 8), nnlm_loss, steps=3, amp="bf16", device="cpu")
     assert all(math.isfinite(r["loss"]) for r in history.train)
+
+
+@pytest.fixture
+def sharp_model():
+    """An untrained NNLM with large weights, so that its predictions depend on every context word."""
+    torch.manual_seed(1)
+    model = NNLM(NNLMConfig(vocab_size=V, context=N_CTX, embed_dim=EMB, hidden=HID))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(8.0)
+    return model
+
+
+def test_generate_is_reproducible_and_stays_in_the_vocabulary(sharp_model):
+    prompt = [1, 2, 3, 4]
+    a = sharp_model.generate(prompt, 30, generator=torch.Generator().manual_seed(0))
+    b = sharp_model.generate(prompt, 30, generator=torch.Generator().manual_seed(0))
+    c = sharp_model.generate(prompt, 30, generator=torch.Generator().manual_seed(1))
+    assert a.dtype == torch.long and a.shape == (34,) and a[:4].tolist() == prompt
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert 0 <= a.min() and a.max() < V
+
+
+def test_greedy_generate_follows_the_argmax_of_the_sliding_window(sharp_model):
+    out = sharp_model.generate([5, 6, 7, 8], 12, top_k=1).tolist()
+    for t in range(4, len(out)):
+        assert out[t] == sharp_model.next_word_distribution(out[t - N_CTX : t]).argmax().item()
+    # a temperature near zero is greedy too: the temperature divides the logits
+    assert sharp_model.generate([5, 6, 7, 8], 12, temperature=1e-4,
+                                generator=torch.Generator().manual_seed(0)).tolist() == out
+    # only the last N_CTX words matter: a different word before the window changes nothing
+    assert sharp_model.generate([9, 6, 7, 8], 12, top_k=1).tolist()[1:] == out[1:]
+    assert sharp_model.generate([5, 0, 1, 2], 12, top_k=1).tolist()[4:] != out[4:], "the window's words matter"
+
+
+def test_generate_samples_from_next_word_distribution():
+    torch.manual_seed(2)
+    model = NNLM(NNLMConfig(vocab_size=V, context=N_CTX, embed_dim=EMB, hidden=HID))  # a flatter model
+    g = torch.Generator().manual_seed(0)
+    draws = torch.tensor([model.generate([1, 2, 3], 1, generator=g)[-1].item() for _ in range(3000)])
+    freq = torch.bincount(draws, minlength=V).float() / len(draws)
+    assert torch.allclose(freq, model.next_word_distribution([1, 2, 3]), atol=0.025)
+
+
+def test_generate_bad_input(sharp_model):
+    sharp_model.train()
+    with pytest.raises(ValueError, match="prompt has 2 words but the model reads 3.*pad_id"):
+        sharp_model.generate([1, 2], 5)
+    padded = sharp_model.generate([2], 5, top_k=1, pad_id=0)
+    assert padded.shape == (6,) and padded[0] == 2
+    assert torch.equal(padded, sharp_model.generate([0, 0, 2], 5, top_k=1)[2:])
+    assert sharp_model.training, "the previous mode is restored"
+    with pytest.raises(ValueError, match="prompt is empty"):
+        sharp_model.generate([], 5, pad_id=0)
+    with pytest.raises(ValueError, match="outside"):
+        sharp_model.generate([1, 2, V], 5)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        sharp_model.generate([1, 2, 3], 5, temperature=0)
+    with pytest.raises(ValueError, match="1-D"):
+        sharp_model.generate(torch.tensor([[1, 2, 3]]), 5)

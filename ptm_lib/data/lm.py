@@ -12,17 +12,26 @@ an imagined previous one), so every token of the stream is scored exactly once.
 Perplexity is ``exp`` of the mean negative log-likelihood per predicted token, in nats
 (:func:`perplexity_from_nll`). Every LM in the book, count-based or neural, reports it
 through that one function.
+
+Sampling text: :func:`sample` draws one token from a model's next-token logits (temperature,
+top-k; GPT's ``generate`` uses it too) and :func:`generate` runs it in a loop for a model
+that reads a fixed window of the last ``window`` tokens, sliding the window one token per
+step (the NNLM's and the Kneser–Ney model's ``generate``). :func:`prompt_ids` turns a
+prompt into ids, refusing unknown words, and :func:`detokenize` prints PTB tokens as text.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from ..train import evaluating, to_device
 from .batches import TensorBatches
+from .vocab import OutOfVocabularyError, Vocab
 
 
 def _as_long_1d(ids, name: str = "ids") -> torch.Tensor:
@@ -152,6 +161,114 @@ def interpolate_log_probs(log_p_a, log_p_b, weight: float = 0.5) -> np.ndarray:
         return np.logaddexp(a + np.log(weight), b + np.log1p(-weight))
 
 
+def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row from ``softmax(logits / temperature)`` restricted to the ``top_k``
+    largest logits: ``(B, V)`` -> ``(B, 1)`` ids. ``generator`` (a ``torch.Generator`` on the
+    logits' device) makes the draw reproducible."""
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
+
+
+def check_sampling_args(max_new_tokens: int, temperature: float, top_k: int | None) -> None:
+    """Refuse a negative length, a temperature that is not a finite number ``> 0`` and a
+    ``top_k`` that is not a positive integer, each with the fix in the message."""
+    if not _is_int(max_new_tokens) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}; "
+                         "pass e.g. max_new_tokens=25.")
+    if not (isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}; pass e.g. "
+                         "temperature=1.0 (lower is more conservative; top_k=1 is greedy decoding).")
+    if top_k is not None and (not _is_int(top_k) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}; pass e.g. top_k=10.")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def as_prompt(prompt) -> torch.Tensor:
+    """A prompt of word ids (list, array or tensor) as a non-empty 1-D int64 CPU tensor."""
+    if hasattr(prompt, "__len__") and len(prompt) == 0:
+        raise ValueError("The prompt is empty; give at least one word, e.g. [eos_id] to start a new sentence.")
+    return _as_long_1d(prompt.cpu() if isinstance(prompt, torch.Tensor) else prompt, "prompt")
+
+
+def generate(
+    next_logits: Callable[[torch.Tensor], torch.Tensor],
+    prompt,
+    max_new_tokens: int,
+    window: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Extend ``prompt`` by ``max_new_tokens`` tokens sampled from a fixed-window model.
+
+    ``next_logits`` maps the last ``window`` ids (a 1-D int64 tensor of length
+    ``window``, or shorter only if the prompt is) to next-token logits of shape ``(V,)``.
+    Each step draws one token with :func:`sample` and slides the window one place, so the
+    oldest word drops out: an ``n``-gram model or the NNLM never sees further back than
+    ``window = n - 1`` words. Returns the prompt and the new ids, a 1-D int64 tensor of
+    length ``len(prompt) + max_new_tokens``. ``top_k=1`` is greedy decoding.
+    """
+    ids = as_prompt(prompt)
+    if not _is_int(window) or window < 1:
+        raise ValueError(f"window must be a positive number of tokens, got {window!r}.")
+    check_sampling_args(max_new_tokens, temperature, top_k)
+    out = ids.tolist()
+    for _ in range(max_new_tokens):
+        logits = next_logits(torch.tensor(out[-window:], dtype=torch.long))
+        out.append(int(sample(logits.reshape(1, -1), temperature, top_k, generator)))
+    return torch.tensor(out, dtype=torch.long)
+
+
+def prompt_ids(vocab: Vocab, prompt: str | Sequence[str]) -> np.ndarray:
+    """The ids of a prompt's words, as an int64 array; ``prompt`` is a list of tokens or a
+    string split on whitespace (so ``"<unk>"``, ``"N"`` and ``"<eos>"`` may be written as is).
+
+    A word missing from ``vocab`` raises :class:`~ptm_lib.data.vocab.OutOfVocabularyError`
+    rather than turning silently into ``<unk>``.
+    """
+    words = prompt.split() if isinstance(prompt, str) else list(prompt)
+    if not words:
+        raise ValueError("The prompt is empty; give at least one word, e.g. '<eos>' to start a new sentence.")
+    unknown = [w for w in words if w not in vocab]
+    if unknown:
+        raise OutOfVocabularyError(
+            f"Not in the vocabulary of {len(vocab):,} words: {', '.join(map(repr, unknown[:5]))}. The text is "
+            f"lowercased with numbers written N; replace rare words by {vocab.unk or 'an in-vocabulary word'!r}."
+        )
+    return vocab.encode(words)
+
+
+CLITICS = ("'s", "n't", "'re", "'ve", "'ll", "'d", "'m")
+"""PTB tokens that belong to the word before them (``company 's`` -> ``company's``)."""
+
+
+def detokenize(tokens: Sequence[str], eos: str = "<eos>") -> str:
+    """PTB tokens as readable text: clitics join the word before them and ``eos`` ends a
+    sentence with a full stop (unless the word already ends in one, as ``u.s.`` does);
+    ``<unk>`` and ``N`` are kept as they are.
+
+    >>> detokenize("the company 's shares rose N points <eos> it did n't".split())
+    "the company's shares rose N points. it didn't"
+    """
+    out: list[str] = []
+    for token in tokens:
+        if token == eos:
+            if out and not out[-1].endswith("."):
+                out[-1] += "."
+        elif token in CLITICS and out and not out[-1].endswith("."):
+            out[-1] += token
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
 __all__ = [
     "context_windows",
     "chunks",
@@ -160,4 +277,10 @@ __all__ = [
     "token_log_probs",
     "perplexity",
     "interpolate_log_probs",
+    "sample",
+    "check_sampling_args",
+    "as_prompt",
+    "generate",
+    "prompt_ids",
+    "detokenize",
 ]

@@ -20,9 +20,10 @@ the defaults of :class:`~ptm_lib.models.transformer.TransformerConfig` and
 itself was post-norm (``TransformerConfig(norm="post")`` builds that). Everything that
 differs from BERT is listed in :mod:`ptm_lib.models.transformer`.
 
-:meth:`GPT.generate` samples a continuation one token at a time (temperature, top-k) or
-greedily; it recomputes the whole context at every step (no key/value cache), which is
-simple and fast enough for the book's short contexts.
+:meth:`GPT.generate` samples a continuation one token at a time (temperature, top-k, with
+:func:`ptm_lib.data.lm.sample`, which chapter 2's NNLM uses too) or greedily; it recomputes
+the whole context at every step (no key/value cache), which is simple and fast enough for
+the book's short contexts.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ptm_lib.data.lm import sample
 from ptm_lib.models.transformer import Transformer, TransformerConfig, padding_mask
 from ptm_lib.train import evaluating
 
@@ -105,17 +107,6 @@ class GPT(nn.Module):
 
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-           generator: torch.Generator | None = None) -> torch.Tensor:
-    """One token per row from ``softmax(logits / temperature)`` restricted to the ``top_k``
-    largest logits: ``(B, V)`` -> ``(B, 1)`` ids."""
-    logits = logits / temperature
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
 
 
 def lm_loss(model: GPT, batch: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,9 @@ ends with ``<eos>`` (Mikolov's PTB setting, and what the NNLM sees too), so n-gr
 across sentences and ``<eos>`` serves as the start-of-sentence context. At the very start
 of a stream the model simply uses the shorter history it has (or the ``history=`` you pass).
 
+:meth:`KneserNeyLM.generate` samples text from the model one word at a time, with the same
+temperature and top-k sampler as the NNLM, so the two can be read side by side.
+
 Implementation: each order's n-grams are numbered level by level. An n-gram of order ``k``
 is the pair (id of its first ``k - 1`` words, last word), stored as the int64 key
 ``prefix_id * V + word``; ``np.unique`` over all positions counts them, and sorted keys
@@ -42,8 +45,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from ..data.lm import perplexity_from_nll
+from ..data.lm import as_prompt, generate, perplexity_from_nll
 
 MIN_DISCOUNT = 0.05  # floor on estimated discounts: keeps some mass for the lower orders
 
@@ -213,6 +217,23 @@ class KneserNeyLM:
             numer[level.keys[lo:hi] % V] = np.maximum(c - level.discount(c), 0.0)
             p = (numer + level.gamma_num[h] * p) / level.total[h]
         return p
+
+    def generate(self, prompt: Sequence[int], max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, generator: torch.Generator | None = None) -> np.ndarray:
+        """The id sequence ``prompt`` followed by ``max_new_tokens`` words sampled from the
+        model: an int64 array of length ``len(prompt) + max_new_tokens``.
+
+        Each word is drawn from :meth:`distribution` given the last ``order - 1`` words,
+        sharpened or flattened by ``temperature`` (``p ** (1 / temperature)``, renormalised)
+        and cut to the ``top_k`` most likely words (``top_k=1`` is greedy), with
+        ``generator`` (a ``torch.Generator``) for reproducible samples: the same sampler,
+        :func:`ptm_lib.data.lm.sample`, as the NNLM's and GPT's.
+        """
+        self._require_fit()
+        prompt = self._check_ids(as_prompt(prompt).numpy(), "prompt")
+        out = generate(lambda window: torch.from_numpy(np.log(self.distribution(window.numpy()))), prompt,
+                       max_new_tokens, max(self.order - 1, 1), temperature, top_k, generator)
+        return out.numpy()
 
     def prob(self, context: Sequence[int], word: int) -> float:
         """``P(word | context)``."""

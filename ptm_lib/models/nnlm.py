@@ -15,6 +15,10 @@ connections* from the embeddings to the output (the paper's ``W``; zero when abs
 Almost all of the compute is the softmax over the whole vocabulary (``hidden x V``
 multiply-adds per word), which is what word2vec's tricks (chapter 3) later avoid.
 
+:meth:`NNLM.generate` samples text: it draws the next word from ``softmax(y / temperature)``
+(optionally only among the ``top_k`` most likely) and slides its ``n - 1``-word window on,
+so nothing older than the window can shape what comes next.
+
 Dropout (on ``x`` and on the hidden layer) is not in the 2003 paper; it is a cheap modern
 regulariser that helps a small model on PTB and is off when ``dropout=0``.
 """
@@ -27,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.lm import as_prompt, generate
 from ..data.vocab import check_ids
 from ..train import evaluating
 
@@ -116,6 +121,33 @@ class NNLM(nn.Module):
         with evaluating(self):
             probs = torch.softmax(self(ids[:, -n:]).float(), dim=-1)
         return probs[0] if single else probs
+
+    @torch.no_grad()
+    def generate(self, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 generator: torch.Generator | None = None, pad_id: int | None = None) -> torch.Tensor:
+        """The 1-D id sequence ``prompt`` followed by ``max_new_tokens`` sampled words:
+        a 1-D int64 tensor of length ``len(prompt) + max_new_tokens`` on the model's device.
+
+        Each word is drawn from ``softmax(logits / temperature)`` over the ``top_k`` most
+        likely words (all if ``None``; ``top_k=1`` is greedy) given the last ``context``
+        words, with ``generator`` (a ``torch.Generator`` on the model's device) for
+        reproducible samples; then the window slides on by one word. A prompt shorter than
+        ``context`` needs ``pad_id`` (the ``<eos>`` id, as in training) to fill the window.
+        Runs in eval mode and restores the previous mode.
+        """
+        device, n = self.C.weight.device, self.config.context
+        ids = as_prompt(prompt).to(device)
+        n_pad = n - len(ids) if 0 < len(ids) < n else 0
+        if n_pad:
+            if pad_id is None:
+                raise ValueError(f"The prompt has {len(ids)} words but the model reads {n}; give a longer prompt "
+                                 "or pass pad_id=<eos id> to pad its start, as in training.")
+            ids = torch.cat([torch.full((n_pad,), int(pad_id), dtype=torch.long, device=device), ids])
+        check_ids(ids, self.config.vocab_size, "prompt ids", VOCAB_FIX)
+        with evaluating(self):
+            out = generate(lambda window: self(window.to(device)[None])[0].float(), ids, max_new_tokens, n,
+                           temperature, top_k, generator)
+        return out[n_pad:].to(device)
 
 
 def nnlm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
