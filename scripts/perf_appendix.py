@@ -448,9 +448,11 @@ def build(results: dict, times: list[dict]) -> tuple[str, dict]:
                 + (f"of which {len(over)} ran longer than the {CPU_BUDGET_MIN}-minute budget "
                    f"({', '.join('chapter ' + str(t['number']) for t in over)}). " if over else
                    f"each within the {CPU_BUDGET_MIN}-minute budget. ")
-                + ("The runs were not all alone on the machine: the last column counts the chapters that were "
-                   "executing at once at the busiest moment of each run (on two cores, more than two at once "
-                   "slow each other down)." if crowded else "Each chapter ran alone."), "",
+                + ("The runs were not all alone on the machine: the last column counts the saved chapter runs "
+                   "that were executing at once at the busiest moment of each run (on two cores, more than two "
+                   "at once slow each other down). Other work is not counted, such as the second run of a chapter "
+                   "that measures its spread under other kernels." if crowded else
+                   "No two saved chapter runs overlapped; other work on the machine is not counted."), "",
                 figure("perf_chapter_times.svg", "perf-fig-chapter-times",
                        f"Minutes per chapter, CPU preset, one thread, on {cpu_hw}; orange: over the budget."), "",
                 table(["chapter", "code cells", "minutes", "executed (UTC)", "chapters running at once"],
