@@ -40,6 +40,7 @@ pair token can be the answer, and one of the ``K`` has the right key. Hence ``V 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 import torch
@@ -82,7 +83,25 @@ def delayed_copy(n: int, length: int, delay: int, alphabet: int = 16, seed: int 
     return inputs, delayed_targets(inputs, delay)
 
 
-class DelayedCopyStream:
+class _FreshBatches(ABC):
+    """An endless stream of new ``(inputs, targets)`` batches from a task's ``draw``, seeded once."""
+
+    def __init__(self, batch_size: int, seed: int):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @abstractmethod
+    def draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch of the task, drawn with ``generator``."""
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            yield self.draw(self.generator)
+
+
+class DelayedCopyStream(_FreshBatches):
     """An endless stream of fresh delayed-copy batches ``(inputs, targets)``, each ``(batch_size, length)``.
 
     Every batch is new data, so a model trained on it cannot memorise: what it learns is the
@@ -90,15 +109,12 @@ class DelayedCopyStream:
     """
 
     def __init__(self, batch_size: int, length: int, delay: int, alphabet: int = 16, seed: int = 0):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        super().__init__(batch_size, seed)
         _check_task(length, delay, alphabet)
-        self.batch_size, self.length, self.delay, self.alphabet = batch_size, length, delay, alphabet
-        self.generator = torch.Generator().manual_seed(seed)
+        self.length, self.delay, self.alphabet = length, delay, alphabet
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        while True:
-            yield delayed_copy(self.batch_size, self.length, self.delay, self.alphabet, generator=self.generator)
+    def draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return delayed_copy(self.batch_size, self.length, self.delay, self.alphabet, generator=generator)
 
 
 def _check_recall(length: int, keys: int, values: int) -> None:
@@ -156,19 +172,16 @@ def recall_distances(inputs: torch.Tensor, keys: int, values: int) -> torch.Tens
     return distances
 
 
-class AssociativeRecallStream:
+class AssociativeRecallStream(_FreshBatches):
     """An endless stream of fresh :func:`associative_recall` batches, each ``(batch_size, length)`` twice."""
 
     def __init__(self, batch_size: int, length: int, keys: int = 8, values: int = 8, seed: int = 0):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        super().__init__(batch_size, seed)
         _check_recall(length, keys, values)
-        self.batch_size, self.length, self.keys, self.values = batch_size, length, keys, values
-        self.generator = torch.Generator().manual_seed(seed)
+        self.length, self.keys, self.values = length, keys, values
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        while True:
-            yield associative_recall(self.batch_size, self.length, self.keys, self.values, generator=self.generator)
+    def draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return associative_recall(self.batch_size, self.length, self.keys, self.values, generator=generator)
 
 
 __all__ = ["delayed_targets", "delayed_copy", "DelayedCopyStream", "associative_recall", "recall_distances",
