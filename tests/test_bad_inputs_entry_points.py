@@ -93,6 +93,7 @@ class TestEntryPoints:
         ("gpt", ["--heads", "3"], r"no valid model: d_model=128 is not divisible by n_heads=3"),
         ("gpt", ["--heads", "0"], r"argument --heads: got 0"),
         ("gpt", ["--vocab", "0"], r"argument --vocab: got 0"),
+        ("gpt", ["--text", "cased"], r"argument --text: invalid choice: .cased. \(choose from .words., .running.\)"),
         ("bert", ["--heads", "3"], r"no valid model: d_model=128 is not divisible by n_heads=3"),
         ("bert", ["--seq", "4"], r"argument --seq: got 4; give a whole number of at least 5"),
         ("elmo", ["--dropout", "1.5"], r"no valid model: BiLMConfig\.dropout must lie in \[0, 1\), got 1\.5"),
@@ -128,7 +129,7 @@ class TestEntryPoints:
         assert "python -m ptm_lib.pretrain gpt|bert|elmo --steps 3" in refused(None, ["--steps", "3"], capsys)
 
     @pytest.mark.parametrize("name", ["gpt_small.pt", "bert_small.pt", "elmo_small.pt", "bert_mlm.pt",
-                                      "bert_mlm_left_to_right.pt"])
+                                      "bert_mlm_left_to_right.pt", "gpt_running_text.pt"])
     def test_the_commands_stored_in_the_committed_checkpoints_still_start(self, name, no_work):
         meta = torch.load(checkpoints.book_checkpoint(name), weights_only=True)["meta"]
         command = meta["command"].split()

@@ -2,11 +2,14 @@
 
 A chapter trains its model in the reader's session whenever a CPU can do it in a couple of
 minutes. Some results need longer; then the chapter loads a checkpoint made by one of these
-entry points instead, and says so, and anyone can remake it. The book's three checkpoints
-(``data/checkpoints``) are remade by::
+entry points instead, and says so, and anyone can remake it. The book's checkpoints
+(``data/checkpoints``; ``data/README.md`` lists all six with their commands) are remade by
+commands such as::
 
     python -m ptm_lib.pretrain gpt --steps 8000 --batch-size 16 --seq 128 --lr 3e-3 --threads 1 \\
         --out data/checkpoints/gpt_small.pt
+    python -m ptm_lib.pretrain gpt --text running --steps 8000 --batch-size 16 --seq 128 --lr 3e-3 \\
+        --threads 1 --out data/checkpoints/gpt_running_text.pt
     python -m ptm_lib.pretrain bert --steps 10000 --threads 1 --out data/checkpoints/bert_small.pt
     python -m ptm_lib.pretrain elmo --steps 4000 --threads 1 --out data/checkpoints/elmo_small.pt
 
@@ -15,7 +18,8 @@ OBJECTIVE --help`` the options of one. Each objective is a module (:data:`OBJECT
 ``train(...)``, which a chapter calls to train in its session, and ``main(argv)``, the
 command line:
 
-* ``gpt`` -- :mod:`ptm_lib.pretrain.gpt` (chapter 6): next-token prediction on BPE subwords;
+* ``gpt`` -- :mod:`ptm_lib.pretrain.gpt` (chapter 6): next-token prediction on BPE subwords,
+  of the lowercased words or (``--text running``) of the text as written;
 * ``bert`` -- :mod:`ptm_lib.pretrain.bert` (chapter 7): masked LM and next-sentence
   prediction on WordPiece subwords, or (``--objective mlm``) the masked LM alone;
 * ``elmo`` -- :mod:`ptm_lib.pretrain.elmo` (chapter 4): forward and backward LSTM language
