@@ -23,13 +23,12 @@ prompt into ids, refusing unknown words, and :func:`detokenize` prints PTB token
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
-from ..train import evaluating, to_device
+from ..train import evaluating, is_count, is_positive_number, to_device
 from .batches import TensorBatches
 from .vocab import OutOfVocabularyError, Vocab
 
@@ -173,21 +172,22 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = N
     return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
 
 
-def check_sampling_args(max_new_tokens: int, temperature: float, top_k: int | None) -> None:
-    """Refuse a negative length, a temperature that is not a finite number ``> 0`` and a
-    ``top_k`` that is not a positive integer, each with the fix in the message."""
-    if not _is_int(max_new_tokens) or max_new_tokens < 0:
+def check_sampling_args(max_new_tokens: int, temperature: float, top_k: int | None,
+                        zero_is_greedy: bool = False) -> None:
+    """Refuse a negative length, a temperature that is not a finite number ``> 0`` (``>= 0``
+    where ``zero_is_greedy``, as in ``GPT.generate``) and a ``top_k`` that is not a positive
+    integer, each with the fix in the message."""
+    if not is_count(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}; "
                          "pass e.g. max_new_tokens=25.")
-    if not (isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature > 0):
+    if zero_is_greedy and not (is_count(temperature) and temperature == 0 or is_positive_number(temperature)):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}; "
+                         "pass e.g. temperature=1.0.")
+    if not zero_is_greedy and not is_positive_number(temperature):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}; pass e.g. "
                          "temperature=1.0 (lower is more conservative; top_k=1 is greedy decoding).")
-    if top_k is not None and (not _is_int(top_k) or top_k < 1):
+    if top_k is not None and (not is_count(top_k) or top_k < 1):
         raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}; pass e.g. top_k=10.")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def as_prompt(prompt) -> torch.Tensor:
@@ -216,7 +216,7 @@ def generate(
     length ``len(prompt) + max_new_tokens``. ``top_k=1`` is greedy decoding.
     """
     ids = as_prompt(prompt)
-    if not _is_int(window) or window < 1:
+    if not is_count(window) or window < 1:
         raise ValueError(f"window must be a positive number of tokens, got {window!r}.")
     check_sampling_args(max_new_tokens, temperature, top_k)
     out = ids.tolist()

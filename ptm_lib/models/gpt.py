@@ -28,14 +28,11 @@ the book's short contexts.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_lib.data.lm import sample
+from ptm_lib.data.lm import check_sampling_args, sample
 from ptm_lib.models.transformer import Transformer, TransformerConfig, padding_mask
 from ptm_lib.train import evaluating
 
@@ -91,22 +88,11 @@ class GPT(nn.Module):
                              "for one prompt.")
         if ids.shape[1] == 0:
             raise ValueError("generate() needs at least one prompt token (e.g. the start token <s>).")
-        if not _is_int(max_new_tokens) or max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}; pass e.g. "
-                             "max_new_tokens=25.")
-        if not (isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0):
-            raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}; "
-                             "pass e.g. temperature=1.0.")
-        if top_k is not None and (not _is_int(top_k) or top_k < 1):
-            raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}; pass e.g. top_k=10.")
+        check_sampling_args(max_new_tokens, temperature, top_k, zero_is_greedy=True)
 
     def num_parameters(self) -> int:
         """Number of trainable numbers; the tied embedding/head matrix counts once."""
         return sum(p.numel() for p in self.parameters())
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def lm_loss(model: GPT, batch: torch.Tensor) -> torch.Tensor:
