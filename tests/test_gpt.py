@@ -97,6 +97,7 @@ def test_top_k_1_and_temperature_0_are_greedy(model):
     g = torch.Generator().manual_seed(0)
     assert torch.equal(model.generate(prompt, 8, top_k=1, generator=g), greedy)
     assert torch.equal(model.generate(prompt, 8, temperature=0), greedy)
+    assert torch.equal(model.generate(prompt, 8, temperature=0.0), greedy)  # a float zero is greedy too
     assert torch.equal(model.generate(prompt, 8, temperature=1e-6, generator=g), greedy)  # the limit
     # greedy takes the argmax at each step
     logits = model(greedy[:, :4])[:, -1]

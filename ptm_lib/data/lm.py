@@ -23,6 +23,7 @@ prompt into ids, refusing unknown words, and :func:`detokenize` prints PTB token
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -180,7 +181,8 @@ def check_sampling_args(max_new_tokens: int, temperature: float, top_k: int | No
     if not is_count(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}; "
                          "pass e.g. max_new_tokens=25.")
-    if zero_is_greedy and not (is_count(temperature) and temperature == 0 or is_positive_number(temperature)):
+    is_zero = isinstance(temperature, numbers.Real) and temperature == 0  # 0 or 0.0
+    if zero_is_greedy and not (is_zero or is_positive_number(temperature)):
         raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}; "
                          "pass e.g. temperature=1.0.")
     if not zero_is_greedy and not is_positive_number(temperature):
