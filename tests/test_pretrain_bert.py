@@ -10,10 +10,12 @@ from ptm_lib.data.wordpiece import WordPieceTokenizer, train_wordpiece
 from ptm_lib.models.bert import IGNORE, BertConfig, BertForPretraining
 from ptm_lib.pretrain.bert import (
     MaskedRows,
+    NextTokenRows,
     PretrainingBatches,
     encode_documents,
     fixed_masked_rows,
     masked_lm_metrics,
+    next_token_metrics,
     pretraining_metrics,
     sentence_documents,
     token_rows,
@@ -170,3 +172,64 @@ def test_a_control_run_can_share_a_checkpoint_s_vocabulary_and_see_only_its_left
     pretrain_bert.main(["--tokenizer-from", str(path), "--attention", "left-to-right", "--out", "x.pt"])
     assert seen["vocabulary"].vocab == checkpoints.load(path, kind="bert")[1].vocab
     assert seen["config"].attention == "left-to-right" and seen["config"].vocab_size == seen["vocabulary"].vocab_size
+
+
+def test_sentence_pairs_are_masked_at_the_asked_rate(tokenizer):
+    """`--objective mlm+nsp --mask-rate 0.4` must mask 40%, not BERT's 15% (it once ignored the rate)."""
+    docs = encode_documents(tokenizer, DOCS)
+
+    def rate(mask_rate):
+        batches = list(PretrainingBatches(docs, tokenizer, max_len=16, batch_size=8, seed=0, mask_rate=mask_rate))
+        real = sum(b["attention_mask"].sum() for b in batches)
+        chosen = sum((b["labels"] != IGNORE).sum() for b in batches)
+        specials = sum(3 * len(b["ids"]) for b in batches)  # [CLS] A [SEP] B [SEP]: three never masked
+        return (chosen / (real - specials)).item()
+
+    assert abs(rate(0.15) - 0.15) < 0.05 and abs(rate(0.4) - 0.4) < 0.05
+
+
+# --- a left-to-right LM on the same rows (--objective ltr, chapter 8's ablation) ---
+
+
+def test_next_token_rows_label_every_position_with_the_token_after_it(tokenizer):
+    rows = token_rows(encode_documents(tokenizer, DOCS), tokenizer, max_len=10)
+    data = NextTokenRows(rows, tokenizer, batch_size=4, seed=0)
+    first, second = list(data), list(data)
+    assert len(first) == len(data) == -(-len(rows) // 4)
+    batch = first[0]
+    assert set(batch) == {"ids", "attention_mask", "labels"}
+    assert torch.equal(batch["labels"][:, :-2], batch["ids"][:, 1:-1])  # the next token, input unchanged
+    assert (batch["labels"][:, -2:] == IGNORE).all()  # [SEP] is no target, and the last position has none
+    assert (batch["ids"] != tokenizer.mask_id).all()  # nothing is masked
+    seen = torch.cat([b["ids"] for b in first])
+    assert sorted(map(tuple, seen.tolist())) == sorted(map(tuple, rows.tolist()))  # every row once a pass
+    assert not torch.equal(first[0]["ids"], second[0]["ids"])  # reshuffled
+
+
+def test_a_left_to_right_lm_learns_and_refuses_a_model_that_sees_its_answers(tokenizer):
+    config = BertConfig(tokenizer.vocab_size, max_len=12, d_model=32, n_layers=1, n_heads=2, norm="pre",
+                        attention="left-to-right")
+    model, history = train(config, tokenizer, steps=300, batch_size=8, lr=3e-3, device="cpu", eval_every=150,
+                           documents=DOCS, held_out=DOCS[:3], objective="ltr", warmup=0.1)
+    assert set(history.val[-1]) == {"step", "lm_loss", "lm_accuracy"}
+    assert history.val[-1]["lm_loss"] < math.log(tokenizer.vocab_size) - 1.0
+    rows = token_rows(encode_documents(tokenizer, DOCS[:3]), tokenizer, max_len=12)
+    batch = NextTokenRows(rows, tokenizer, batch_size=64).labelled(rows)
+    assert next_token_metrics(model, [batch]) == pytest.approx({k: v for k, v in history.val[-1].items()
+                                                                 if k != "step"})
+    both_sides = BertConfig(tokenizer.vocab_size, max_len=12, d_model=32, n_layers=1, n_heads=2)
+    with pytest.raises(ValueError, match="attention='left-to-right'"):
+        train(both_sides, tokenizer, steps=1, documents=DOCS, held_out=DOCS[:3], objective="ltr")
+    with pytest.raises(ValueError, match="masks nothing, so mask_rate=0.4 would be ignored"):
+        train(config, tokenizer, steps=1, documents=DOCS, held_out=DOCS[:3], objective="ltr", mask_rate=0.4)
+
+
+def test_the_command_line_refuses_an_ltr_run_that_could_not_be_one(capsys):
+    from ptm_lib.pretrain import bert as pretrain_bert
+
+    for argv, message in [(["--objective", "ltr", "--out", "x.pt"], "add --attention left-to-right"),
+                          (["--objective", "ltr", "--attention", "left-to-right", "--mask-rate", "0.4",
+                            "--out", "x.pt"], "leave out --mask-rate")]:
+        with pytest.raises(SystemExit):
+            pretrain_bert.main(argv)
+        assert message in capsys.readouterr().err

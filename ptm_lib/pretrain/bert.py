@@ -20,7 +20,10 @@ Wettig et al. 2023 found higher rates train better), and ``--norm pre`` the pre-
 (Xiong et al. 2020); ``--attention left-to-right`` trains the same model blind to the
 right-hand context, the control of chapter 7's experiment. Its held-out scores
 (:func:`masked_lm_metrics`) include the accuracy at ``[MASK]`` positions alone: the one
-place where a model cannot copy its input.
+place where a model cannot copy its input. ``--objective ltr --attention left-to-right``
+trains the same encoder as a left-to-right language model on the same rows, every next
+token predicted and nothing masked (:class:`NextTokenRows`): the "LTR & No NSP" model of
+the paper's ablation (Devlin et al. 2019, section 5.1), for chapter 8.
 
 The checkpoint (:func:`ptm_lib.checkpoints.save`) holds the model, its WordPiece tokenizer
 and the record of the run, with the held-out scores and the training curves.
@@ -84,13 +87,14 @@ class PretrainingBatches:
     Every pass draws new NSP pairs from ``documents`` (ids per sentence, as from
     :func:`encode_documents`) and shuffles them; every batch draws new masks. ``len()`` is
     the number of batches in the first pass (passes differ by a few pairs). ``max_pairs``
-    keeps only the first that many pairs of each pass.
+    keeps only the first that many pairs of each pass; ``mask_rate`` is the share of tokens
+    the masked LM predicts (BERT: 0.15).
     """
 
     def __init__(self, documents, tokenizer: WordPieceTokenizer, max_len: int, batch_size: int, seed: int = 0,
-                 max_pairs: int | None = None):
+                 max_pairs: int | None = None, mask_rate: float = 0.15):
         self.documents, self.tokenizer, self.max_len, self.batch_size = documents, tokenizer, max_len, batch_size
-        self.seed, self.passes, self.max_pairs = seed, 0, max_pairs
+        self.seed, self.passes, self.max_pairs, self.mask_rate = seed, 0, max_pairs, mask_rate
         self.generator = torch.Generator().manual_seed(seed)
         self._first = self._pairs(0)
 
@@ -110,7 +114,7 @@ class PretrainingBatches:
         t = self.tokenizer
         for start in range(0, len(pairs), self.batch_size):
             yield pretraining_batch(pairs[start:start + self.batch_size], t.vocab_size, t.special_ids, t.mask_id,
-                                    t.pad_id, generator=self.generator)
+                                    t.pad_id, self.mask_rate, generator=self.generator)
 
 
 def fixed_batches(documents, tokenizer: WordPieceTokenizer, max_len: int, n_pairs: int = 512,
@@ -152,9 +156,10 @@ def _mlm_sums(model: BertForPretraining, hidden: torch.Tensor, batch: dict,
             right[at_mask].sum().item(), at_mask.sum().item())
 
 
-OBJECTIVES = ("mlm+nsp", "mlm")
+OBJECTIVES = ("mlm+nsp", "mlm", "ltr")
 """What :func:`train` can optimise: BERT's masked LM plus next-sentence prediction on sentence
-pairs (the paper), or the masked LM alone on rows of running text."""
+pairs (the paper), the masked LM alone on rows of running text, or a left-to-right LM on the
+same rows (the paper's "LTR & No NSP" ablation, section 5.1)."""
 
 
 def token_rows(documents: Sequence[Sequence[Sequence[int]]], tokenizer: WordPieceTokenizer,
@@ -228,27 +233,63 @@ def fixed_masked_rows(rows: torch.Tensor, tokenizer: WordPieceTokenizer, n_rows:
     return [masker.masked(rows[i:min(i + batch_size, n_rows)]) for i in range(0, min(n_rows, len(rows)), batch_size)]
 
 
+class NextTokenRows:
+    """Batches for a left-to-right language model on BERT's encoder (the "LTR & No NSP"
+    ablation of Devlin et al. 2019, section 5.1): each pass shuffles ``rows`` (from
+    :func:`token_rows`); the input is the row unchanged, and every position's label is the
+    *next* token (``labels[:, j] = ids[:, j + 1]``), -100 where that token is ``[SEP]`` or
+    past the end. The model must attend left-to-right only, or it would see its answers.
+    Batches are dicts of ``ids``, ``attention_mask`` (all ones) and ``labels``, the same keys
+    :func:`ptm_lib.models.bert.mlm_loss` reads: with every label set, it is the LM loss."""
+
+    def __init__(self, rows: torch.Tensor, tokenizer: WordPieceTokenizer, batch_size: int, seed: int = 0):
+        self.rows, self.tokenizer, self.batch_size = rows, tokenizer, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.rows) / self.batch_size)
+
+    def __iter__(self) -> Iterator[dict]:
+        order = torch.randperm(len(self.rows), generator=self.generator)
+        for start in range(0, len(order), self.batch_size):
+            yield self.labelled(self.rows[order[start:start + self.batch_size]])
+
+    def labelled(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One batch: ``ids`` ``(B, T)`` with their next-token labels ``(B, T)``."""
+        labels = torch.full_like(ids, IGNORE)
+        labels[:, :-1] = ids[:, 1:]
+        labels[labels == self.tokenizer.sep_id] = IGNORE
+        return {"ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+
+
+def next_token_metrics(model: BertForPretraining, batches: Sequence[dict]) -> dict[str, float]:
+    """Left-to-right LM loss (nats per predicted token) and accuracy of the next token on
+    ``batches`` of :class:`NextTokenRows`."""
+    with evaluating(model):
+        totals = [_masked_lm_sums(model, batch, mask_id=-1)[:3] for batch in batches]
+    nll, hits, predicted = (sum(column) for column in zip(*totals))
+    return {"lm_loss": nll / predicted, "lm_accuracy": hits / predicted}
+
+
 def train(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_size: int = 32, lr: float = 1e-3,
           seed: int = 0, device=None, eval_every: int = 500, documents: Sequence[Sequence[str]] | None = None,
-          held_out: Sequence[Sequence[str]] | None = None, objective: str = "mlm+nsp", mask_rate: float = 0.15,
-          warmup: float = 0.05):
+          held_out: Sequence[Sequence[str]] | None = None, objective: str = "mlm+nsp",
+          mask_rate: float | None = None, warmup: float = 0.05):
     """Train a fresh :class:`BertForPretraining` for ``steps`` updates; returns ``(model, history)``.
 
     ``documents`` (sentences per document) default to :func:`corpus_documents` and
     ``held_out`` to :func:`held_out_documents`; sequences are ``config.max_len`` tokens at
     most. ``objective`` is one of :data:`OBJECTIVES`: ``"mlm+nsp"`` (the paper: sentence
-    pairs, :func:`pretraining_metrics` in the history's ``val`` records) or ``"mlm"`` (rows of
-    running text masked at ``mask_rate``, :func:`masked_lm_metrics`). AdamW with a
+    pairs, :func:`pretraining_metrics` in the history's ``val`` records), ``"mlm"`` (rows of
+    running text, :func:`masked_lm_metrics`) or ``"ltr"`` (the same rows, every next token
+    predicted by a model whose ``config.attention`` is ``"left-to-right"``,
+    :func:`next_token_metrics`). The masked objectives predict a ``mask_rate`` share of the
+    tokens (default 0.15, BERT's); ``"ltr"`` masks nothing and refuses one. AdamW with a
     ``warmup`` share of the steps warming up and linear decay (appendix A.2 uses 1% warm-up
     over 1M steps).
     """
-    if tokenizer.vocab_size != config.vocab_size:
-        raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but config.vocab_size is "
-                         f"{config.vocab_size}; build the config from the tokenizer.")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective={objective!r}; use one of {OBJECTIVES}.")
-    if not 0.0 < mask_rate < 1.0:
-        raise ValueError(f"mask_rate is the share of tokens predicted, in (0, 1), got {mask_rate} (BERT: 0.15).")
+    _check_objective(config, tokenizer, objective, mask_rate)
+    mask_rate = 0.15 if mask_rate is None else mask_rate
     torch.manual_seed(seed)
     docs = encode_documents(tokenizer, documents if documents is not None else corpus_documents())
     held = encode_documents(tokenizer, held_out if held_out is not None else held_out_documents())
@@ -257,14 +298,39 @@ def train(config: BertConfig, tokenizer: WordPieceTokenizer, steps: int, batch_s
         model = BertForPretraining(config).to(device or runtime.pick_device())
         data = MaskedRows(token_rows(docs, tokenizer, config.max_len), tokenizer, batch_size, mask_rate, seed)
         loss, measure = mlm_loss, lambda m: masked_lm_metrics(m, eval_batches, tokenizer.mask_id)
+    elif objective == "ltr":
+        held_rows = token_rows(held, tokenizer, config.max_len)[:512]
+        eval_batches = [NextTokenRows(held_rows, tokenizer, 64).labelled(held_rows[i:i + 64])
+                        for i in range(0, len(held_rows), 64)]
+        model = BertForPretraining(config).to(device or runtime.pick_device())
+        data = NextTokenRows(token_rows(docs, tokenizer, config.max_len), tokenizer, batch_size, seed)
+        loss, measure = mlm_loss, lambda m: next_token_metrics(m, eval_batches)
     else:
         eval_batches = fixed_batches(held, tokenizer, config.max_len, seed=seed)
         model = BertForPretraining(config).to(device or runtime.pick_device())
-        data = PretrainingBatches(docs, tokenizer, config.max_len, batch_size, seed)
+        data = PretrainingBatches(docs, tokenizer, config.max_len, batch_size, seed, mask_rate=mask_rate)
         loss, measure = pretraining_loss, lambda m: pretraining_metrics(m, eval_batches)
     history = fit(model, data, loss, steps=steps, lr=lr, schedule="linear", warmup=warmup, weight_decay=0.01,
                   evaluate=measure, eval_every=eval_every, log_every=50, desc=f"pretrain BERT ({objective})")
     return model, history
+
+
+def _check_objective(config: BertConfig, tokenizer: WordPieceTokenizer, objective: str,
+                     mask_rate: float | None) -> None:
+    """Refuse a run that could not train what it says: see :func:`train`."""
+    if tokenizer.vocab_size != config.vocab_size:
+        raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but config.vocab_size is "
+                         f"{config.vocab_size}; build the config from the tokenizer.")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r}; use one of {OBJECTIVES}.")
+    if objective == "ltr" and config.attention != "left-to-right":
+        raise ValueError("objective='ltr' predicts each next token, which a model that attends to both sides "
+                         "can read off its input; build the config with attention='left-to-right'.")
+    if objective == "ltr" and mask_rate is not None:
+        raise ValueError(f"objective='ltr' predicts every next token and masks nothing, so mask_rate={mask_rate} "
+                         "would be ignored; leave it out (or use objective='mlm').")
+    if mask_rate is not None and not 0.0 < mask_rate < 1.0:
+        raise ValueError(f"mask_rate is the share of tokens predicted, in (0, 1), got {mask_rate} (BERT: 0.15).")
 
 
 def tokenizer_of_checkpoint(text: str) -> WordPieceTokenizer:
@@ -290,10 +356,11 @@ def main(argv: list[str] | None = None) -> None:
                              "it again gives a slightly different vocabulary), so that models compare on the same "
                              "tokens")
     parser.add_argument("--objective", choices=OBJECTIVES, default="mlm+nsp",
-                        help="masked LM and next-sentence prediction on sentence pairs (the paper), or the masked "
-                             "LM alone on rows of running text (default: %(default)s)")
-    parser.add_argument("--mask-rate", type=share, default=0.15,
-                        help="share of tokens the masked LM predicts (default: %(default)s)")
+                        help="masked LM and next-sentence prediction on sentence pairs (the paper), the masked "
+                             "LM alone on rows of running text, or a left-to-right LM on the same rows (the "
+                             "paper's LTR ablation; it needs --attention left-to-right) (default: %(default)s)")
+    parser.add_argument("--mask-rate", type=share, default=None,
+                        help="share of tokens the masked LM predicts (default: 0.15; not with --objective ltr)")
     parser.add_argument("--norm", choices=("post", "pre"), default="post",
                         help="LayerNorm after each sub-layer (the paper) or before it (default: %(default)s)")
     parser.add_argument("--attention", choices=ATTENTION, default="bidirectional",
@@ -304,6 +371,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.tokenizer_from is not None and args.vocab is not None:
         parser.error("--vocab and --tokenizer-from both choose the vocabulary; give one of them.")
+    if args.objective == "ltr" and args.attention != "left-to-right":
+        parser.error("--objective ltr predicts each next token, which a model that sees both sides reads off "
+                     "its input; add --attention left-to-right.")
+    if args.objective == "ltr" and args.mask_rate is not None:
+        parser.error("--objective ltr masks nothing; leave out --mask-rate.")
     vocab_size = args.vocab or VOCAB_SIZE
     check_config(parser, lambda: BertConfig(vocab_size=vocab_size, max_len=args.seq, d_model=args.d_model,
                                             n_layers=args.layers, n_heads=args.heads, norm=args.norm,
@@ -322,4 +394,5 @@ def main(argv: list[str] | None = None) -> None:
 
 __all__ = ["sentence_documents", "corpus_documents", "held_out_documents", "VOCAB_SIZE", "book_tokenizer",
            "encode_documents", "PretrainingBatches", "fixed_batches", "pretraining_metrics", "OBJECTIVES", "token_rows",
-           "MaskedRows", "masked_lm_metrics", "fixed_masked_rows", "train", "tokenizer_of_checkpoint", "main"]
+           "MaskedRows", "masked_lm_metrics", "fixed_masked_rows", "NextTokenRows", "next_token_metrics", "train",
+           "tokenizer_of_checkpoint", "main"]
