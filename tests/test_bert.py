@@ -13,6 +13,7 @@ from ptm_lib.models.bert import (
     BertForSequenceClassification,
     BertForSpanExtraction,
     BertForTokenClassification,
+    BiLSTMTop,
     best_span,
     mean_pool,
     mlm_loss,
@@ -309,6 +310,58 @@ def test_span_extraction_scores_and_best_span():
     e = torch.tensor([[0.0, 0.0, 8.0, 7.0, -9.0]])
     assert best_span(s, e).tolist() == [[1, 2]], "the end may not come before the start (4, 2)"
     assert best_span(s, e, max_length=1).tolist() == [[2, 2]], "one-token spans only: 0 + 8 is the best"
+
+
+def test_a_left_to_right_model_pools_its_last_real_token():
+    """Its [CLS] sees only itself, so a classifier reading it would read a constant (chapter 8's LTR ablation)."""
+    torch.manual_seed(0)
+    control = BERT(config(attention="left-to-right")).eval()
+    ids = batch_ids()
+    mask = torch.ones_like(ids)
+    mask[1, 7:] = 0
+    out = control(ids, attention_mask=mask)
+    assert torch.allclose(out.pooled[0], torch.tanh(control.pooler(out.hidden[0, -1])))
+    assert torch.allclose(out.pooled[1], torch.tanh(control.pooler(out.hidden[1, 6])))  # the last real token
+    assert torch.allclose(control(ids).pooled, torch.tanh(control.pooler(control(ids).hidden[:, -1])))
+    changed = ids.clone()
+    changed[:, 5] = (changed[:, 5] + 1) % V
+    assert not torch.allclose(control(changed).pooled, control(ids).pooled)  # the summary sees the input
+
+
+def test_the_bilstm_top_reads_both_sides_and_skips_padding():
+    """The "+ BiLSTM" of BERT's table 5: every output sees the whole input again, padding none of it."""
+    torch.manual_seed(0)
+    top = BiLSTMTop(D).eval()
+    hidden = torch.randn(2, T, D)
+    mask = torch.ones(2, T, dtype=torch.long)
+    mask[1, 7:] = 0
+    out = top(hidden, mask)
+    assert out.shape == (2, T, D)
+    alone = top(hidden[1:, :7])  # the second row without its padding
+    assert torch.allclose(out[1, :7], alone[0], atol=1e-6)
+    later = hidden.clone()
+    later[:, 6] += 1.0
+    assert not torch.allclose(top(later, mask)[:, 0], out[:, 0])  # position 0 sees a change to its right
+    with pytest.raises(ValueError, match="use an even width"):
+        BiLSTMTop(15)
+
+
+@pytest.mark.parametrize("head", ["sequence", "token", "span"])
+def test_every_head_can_read_a_bilstm_top_instead_of_the_last_layer(head):
+    torch.manual_seed(0)
+    make = {"sequence": lambda **kw: BertForSequenceClassification(config(attention="left-to-right"), 3, **kw),
+            "token": lambda **kw: BertForTokenClassification(config(attention="left-to-right"), 3, **kw),
+            "span": lambda **kw: BertForSpanExtraction(config(attention="left-to-right"), **kw)}[head]
+    plain, topped = make().eval(), make(bilstm_top=True).eval()
+    assert plain.top is None and isinstance(topped.top, BiLSTMTop)
+    assert topped.extra_args()["bilstm_top"] and not plain.extra_args()["bilstm_top"]
+    ids = batch_ids()
+    changed = ids.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % V
+    first = {"sequence": lambda m, x: m(x), "token": lambda m, x: m(x)[:, 0], "span": lambda m, x: m(x)[0][:, 0]}[head]
+    if head != "sequence":  # a left-to-right encoder's first token cannot see the last; the top's can
+        assert torch.allclose(first(plain, changed), first(plain, ids))
+    assert not torch.allclose(first(topped, changed), first(topped, ids))
 
 
 # (saving and loading every BERT head: tests/test_checkpoints.py)

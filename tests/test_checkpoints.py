@@ -99,6 +99,8 @@ def test_an_elmo_bilm_round_trips_with_its_word_vocabulary(tmp_path):
     lambda c: BertForSequenceClassification(c, num_labels=3, dropout=0.2),
     lambda c: BertForTokenClassification(BERT(c), num_labels=5),
     lambda c: BertForSpanExtraction(BERT(c)),
+    lambda c: BertForSequenceClassification(c, num_labels=3, dropout=0.2, bilstm_top=True),
+    lambda c: BertForSpanExtraction(BERT(c), bilstm_top=True),
     lambda c: BERT(c),
 ])
 def test_a_bert_or_fine_tuned_head_round_trips(tmp_path, wordpiece, make):
@@ -120,6 +122,7 @@ def test_a_bert_or_fine_tuned_head_round_trips(tmp_path, wordpiece, make):
         assert again.mlm.decoder.weight is again.bert.transformer.tok.weight, "still tied after loading"
     if isinstance(again, BertForSequenceClassification):
         assert again.num_labels == 3 and again.drop.p == 0.2
+    assert (getattr(again, "top", None) is None) == (getattr(model, "top", None) is None)
 
 
 def test_a_fine_tuned_head_may_be_saved_without_its_tokenizer_a_pretrained_model_not(tmp_path, wordpiece):

@@ -95,3 +95,14 @@ def test_head_lr_trains_the_new_layer_at_its_own_rate():
     fine_tune(model, _toy_task(n=16), sequence_classification_loss, epochs=1, batch_size=8, lr=0.0, head_lr=1e-2)
     assert all(torch.equal(model.bert.state_dict()[k], v) for k, v in body.items())  # lr 0: the encoder is untouched
     assert not torch.equal(model.classifier.weight, head)
+
+
+def test_a_bilstm_top_is_new_and_learns_at_the_head_rate():
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(20, max_len=8, d_model=16, n_layers=1, n_heads=2), 2,
+                                          bilstm_top=True)
+    body = {k: v.clone() for k, v in model.bert.state_dict().items()}
+    top = {k: v.clone() for k, v in model.top.state_dict().items()}
+    fine_tune(model, _toy_task(n=16), sequence_classification_loss, epochs=1, batch_size=8, lr=0.0, head_lr=1e-2)
+    assert all(torch.equal(model.bert.state_dict()[k], v) for k, v in body.items())
+    assert all(not torch.equal(model.top.state_dict()[k], v) for k, v in top.items())

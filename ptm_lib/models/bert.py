@@ -82,7 +82,10 @@ class BertConfig(TransformerConfig):
 
     ``attention="left-to-right"`` is not BERT at all: each token attends only to itself and
     the tokens before it, as in GPT. It is the control of chapter 7's experiment on what
-    seeing both sides is worth: the same model, data and masks, blind to the right.
+    seeing both sides is worth: the same model, data and masks, blind to the right; and
+    the "LTR" model of BERT's ablation (section 5.1, chapter 8). Such a model's ``[CLS]``
+    sees nothing but itself, so its pooler reads the last real token instead
+    (:meth:`BERT.pool`).
     """
 
     norm: str = "post"
@@ -172,13 +175,23 @@ class BERT(nn.Module):
         _check_input(ids, self.config.vocab_size)
         mask = padding_mask(attention_mask, ids) if attention_mask is not None else None
         x = self.transformer.drop(self.embed(ids, segments))  # h_0 = LayerNorm(tok + pos + segment)
-        left_only = self.config.attention == "left-to-right"  # only chapter 7's control
+        left_only = self.config.attention == "left-to-right"  # the controls of chapters 7 and 8
         out = self.transformer.run_blocks(x, mask, need_weights, all_layers=True, causal=left_only)  # BERT: both sides
-        return BertOutput(out.hidden, self.pool(out.hidden), tuple(out.hidden_states), tuple(out.attentions))
+        return BertOutput(out.hidden, self.pool(out.hidden, attention_mask), tuple(out.hidden_states),
+                          tuple(out.attentions))
 
-    def pool(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The pooler: ``tanh(W h[CLS] + b)``, ``(B, T, d)`` -> ``(B, d)`` (the vector ``C`` of figure 1)."""
-        return torch.tanh(self.pooler(hidden[:, 0]))
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The pooler: ``tanh(W h[CLS] + b)``, ``(B, T, d)`` -> ``(B, d)`` (the vector ``C`` of figure 1).
+
+        A left-to-right model (``config.attention``) reads the last real token instead (the
+        last position whose ``attention_mask`` is 1, or the last position without a mask):
+        the only one that has seen the whole input, as GPT's classifier does (Radford et al.
+        2018, section 3.3)."""
+        if self.config.attention != "left-to-right":
+            return torch.tanh(self.pooler(hidden[:, 0]))
+        last = (attention_mask.long().sum(1) - 1).clamp(min=0) if attention_mask is not None else \
+            torch.full((hidden.shape[0],), hidden.shape[1] - 1, device=hidden.device)
+        return torch.tanh(self.pooler(hidden[torch.arange(hidden.shape[0], device=hidden.device), last]))
 
     def num_parameters(self) -> int:
         """Number of trainable numbers."""
@@ -260,20 +273,64 @@ class BertForPretraining(nn.Module):
 
 # --- fine-tuning heads (section 4) ---
 
-class _BertWithLinearHead(nn.Module):
+class BiLSTMTop(nn.Module):
+    """A randomly initialised bidirectional LSTM over the encoder's last layer, trained during
+    fine-tuning only: the "+ BiLSTM" row of BERT's ablation (section 5.1, table 5), which
+    gives a left-to-right model back a right-hand context. ``(B, T, d)`` -> ``(B, T, d)``
+    (two directions of ``d // 2``; ``d`` must be even). With an ``attention_mask`` the
+    padding is packed away, so the backward direction starts at each row's last real token."""
+
+    def __init__(self, d_model: int):
+        super().__init__()
+        if d_model % 2:
+            raise ValueError(f"BiLSTMTop splits d_model={d_model} between two directions; use an even width.")
+        self.lstm = nn.LSTM(d_model, d_model // 2, batch_first=True, bidirectional=True)
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if attention_mask is None:
+            return self.lstm(hidden)[0]
+        lengths = attention_mask.long().sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(hidden, lengths, batch_first=True, enforce_sorted=False)
+        return nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], batch_first=True,
+                                                total_length=hidden.shape[1])[0]
+
+
+class _FineTuningHead(nn.Module):
+    """A fine-tuning model's encoder and, with ``bilstm_top=True``, a :class:`BiLSTMTop` that
+    its output layer reads instead of the encoder's last layer. The top is outside ``bert``,
+    so :func:`ptm_lib.finetune.bert.fine_tune` trains it at the new layer's learning rate."""
+
+    def __init__(self, bert: BERT | BertConfig, bilstm_top: bool = False):
+        super().__init__()
+        self.bert = _encoder(bert)
+        self.config = self.bert.config
+        self.top = BiLSTMTop(self.config.d_model) if bilstm_top else None
+
+    def encode(self, ids, segments=None, attention_mask=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(hidden, summary)``: every token's vector ``(B, T, d)`` and the sequence's ``(B, d)``:
+        the pooled vector ``C``, or with the BiLSTM top its output at ``[CLS]`` (whose backward
+        half has read the whole input)."""
+        out = self.bert(ids, segments, attention_mask)
+        if self.top is None:
+            return out.hidden, out.pooled
+        hidden = self.top(out.hidden, attention_mask)
+        return hidden, hidden[:, 0]
+
+
+class _BertWithLinearHead(_FineTuningHead):
     """BERT plus dropout and one linear layer with ``num_labels`` outputs (the two heads below)."""
 
-    def __init__(self, bert: BERT | BertConfig, num_labels: int, dropout: float | None = None):
-        super().__init__()
-        self.bert, self.num_labels = _encoder(bert), _positive(num_labels, "num_labels")
-        self.config = self.bert.config
+    def __init__(self, bert: BERT | BertConfig, num_labels: int, dropout: float | None = None,
+                 bilstm_top: bool = False):
+        super().__init__(bert, bilstm_top)
+        self.num_labels = _positive(num_labels, "num_labels")
         self.drop = nn.Dropout(self.config.dropout if dropout is None else dropout)
         self.classifier = nn.Linear(self.config.d_model, num_labels)
         init_normal(self.classifier)
 
     def extra_args(self) -> dict:
         """The constructor's arguments beyond the encoder, which :func:`ptm_lib.checkpoints.save` stores."""
-        return {"num_labels": self.num_labels, "dropout": self.drop.p}
+        return {"num_labels": self.num_labels, "dropout": self.drop.p, "bilstm_top": self.top is not None}
 
 
 class BertForSequenceClassification(_BertWithLinearHead):
@@ -281,7 +338,7 @@ class BertForSequenceClassification(_BertWithLinearHead):
     ``(B, T)`` ids -> ``(B, num_labels)``. For one sentence or a pair (``segments``)."""
 
     def forward(self, ids, segments=None, attention_mask=None) -> torch.Tensor:
-        return self.classifier(self.drop(self.bert(ids, segments, attention_mask).pooled))
+        return self.classifier(self.drop(self.encode(ids, segments, attention_mask)[1]))
 
 
 class BertForTokenClassification(_BertWithLinearHead):
@@ -289,24 +346,26 @@ class BertForTokenClassification(_BertWithLinearHead):
     ``(B, T)`` ids -> ``(B, T, num_labels)``."""
 
     def forward(self, ids, segments=None, attention_mask=None) -> torch.Tensor:
-        return self.classifier(self.drop(self.bert(ids, segments, attention_mask).hidden))
+        return self.classifier(self.drop(self.encode(ids, segments, attention_mask)[0]))
 
 
-class BertForSpanExtraction(nn.Module):
+class BertForSpanExtraction(_FineTuningHead):
     """Section 4.2 (SQuAD): a start vector ``S`` and an end vector ``E`` score every token,
     ``start_i = S . T_i`` and ``end_i = E . T_i``; ``(B, T)`` ids -> two ``(B, T)`` tensors of
     logits. Padding positions get ``-inf`` so they are never chosen. The answer is the span
     ``i <= j`` maximising ``start_i + end_j`` (:func:`best_span`)."""
 
-    def __init__(self, bert: BERT | BertConfig):
-        super().__init__()
-        self.bert = _encoder(bert)
-        self.config = self.bert.config
+    def __init__(self, bert: BERT | BertConfig, bilstm_top: bool = False):
+        super().__init__(bert, bilstm_top)
         self.span = nn.Linear(self.config.d_model, 2)  # rows S and E
         init_normal(self.span)
 
+    def extra_args(self) -> dict:
+        """The constructor's arguments beyond the encoder, which :func:`ptm_lib.checkpoints.save` stores."""
+        return {"bilstm_top": self.top is not None}
+
     def forward(self, ids, segments=None, attention_mask=None) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.span(self.bert(ids, segments, attention_mask).hidden)  # (B, T, 2)
+        logits = self.span(self.encode(ids, segments, attention_mask)[0])  # (B, T, 2)
         if attention_mask is not None:
             logits = logits.masked_fill(~attention_mask.bool()[..., None], float("-inf"))
         start, end = logits.unbind(-1)
@@ -418,7 +477,7 @@ def span_loss(model: BertForSpanExtraction, batch: Mapping) -> torch.Tensor:
     return (F.cross_entropy(start_logits.float(), start) + F.cross_entropy(end_logits.float(), end)) / 2
 
 
-__all__ = ["ATTENTION", "BertConfig", "BertOutput", "BERT", "MaskedLMHead", "BertForPretraining",
+__all__ = ["ATTENTION", "BertConfig", "BertOutput", "BERT", "MaskedLMHead", "BertForPretraining", "BiLSTMTop",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForSpanExtraction", "NSP_CLASSES",
            "IGNORE", "mean_pool", "best_span", "mlm_loss", "pretraining_loss", "sequence_classification_loss",
            "token_classification_loss", "span_loss"]
