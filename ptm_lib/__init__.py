@@ -30,7 +30,10 @@ no module imports a later chapter's):
 * chapter 7, BERT -- ``models.bert``; ``data.wordpiece``, ``data.mlm``, ``data.spans``;
   ``pretrain.bert``, ``finetune`` (what fine-tuning GPT and BERT share) and
   ``finetune.bert``, ``bertology`` (attention patterns), ``pretrained`` (real GPT-2 and
-  BERT weights loaded into our classes).
+  BERT weights loaded into our classes);
+* chapter 8, what made BERT work -- ``finetune.families`` (the book's four task families as
+  fine-tuning jobs) and ``ablation`` (BERT's ablation of its pretraining objectives, every
+  objective fine-tuned on every family with seeds: ``python -m ptm_lib.ablation``).
 """
 
 __version__ = "0.1.0"
