@@ -128,15 +128,29 @@ def test_the_command_writes_runs_with_their_record(tiny_checkpoint, tmp_path, mo
                                                "tiny random": ablation.Encoder(str(path), random=True)})
     monkeypatch.setattr(task_families, "families", lambda names: {"toy": toy_family(tokenizer)})
     monkeypatch.setattr(ablation.runtime, "set_threads", lambda n: 1)
-    out = ablation.main(["--seeds", "2", "--out", str(tmp_path / "grid.json")])
+    out = tmp_path / "grid.json"
+    ablation.main(["--seeds", "2", "--encoders", "tiny", "--out", str(out)])
+    first = json.loads(out.read_text())
+    assert first["encoders"]["tiny"]["fine_tuning"]["command"] == (
+        f"python -m ptm_lib.ablation --seeds 2 --encoders tiny --out {out}")
+    assert {"cpu", "threads", "torch", "seconds"} <= set(first["encoders"]["tiny"]["fine_tuning"])
+    assert first["sizes"] == task_families.SIZES and first["recipe"] == ablation.RECIPE
+    assert first["encoders"]["tiny"]["pretraining"] == {"command": "made in a test", "tokens_seen": 123}
+    assert [r["encoder"] for r in first["runs"]] == ["tiny", "tiny"]
+    # a second process adds its encoder to the same file; running one again replaces its rows
+    ablation.main(["--seeds", "2", "--encoders", "tiny random", "--out", str(out)])
+    ablation.main(["--seeds", "1", "--encoders", "tiny", "--out", str(out)])
     result = json.loads(out.read_text())
-    assert result["command"] == f"python -m ptm_lib.ablation --seeds 2 --out {tmp_path / 'grid.json'}"
-    assert {"cpu", "threads", "torch", "sizes", "recipe", "seconds"} <= set(result)
-    assert result["encoders"]["tiny"]["pretraining"] == {"command": "made in a test", "tokens_seen": 123}
     assert result["encoders"]["tiny random"]["pretraining"] == {}
-    assert len(result["runs"]) == 4 and "tiny random" in capsys.readouterr().out
+    assert [(r["encoder"], r["seed"]) for r in result["runs"]] == [("tiny random", 0), ("tiny random", 1),
+                                                                    ("tiny", 0)]
+    assert "tiny random" in capsys.readouterr().out
+    other = json.loads(out.read_text())
+    other["recipe"] = {**other["recipe"], "epochs": 1}
+    (tmp_path / "other.json").write_text(json.dumps(other))
     for argv, message in [(["--seeds", "0", "--out", "x.json"], "--seeds 0: give 1 or more"),
-                          (["--out", str(tmp_path)], "is a folder")]:
+                          (["--out", str(tmp_path)], "is a folder"),
+                          (["--out", str(tmp_path / "other.json")], "another recipe, so its runs would not compare")]:
         with pytest.raises(SystemExit):
             ablation.main(argv)
         assert message in capsys.readouterr().err
