@@ -117,6 +117,34 @@ def pretraining_summary(record: Mapping) -> dict:
     return {k: v for k, v in record.items() if k not in ("train_loss", "val")}
 
 
+RESULTS = "bert_ablation.json"
+"""The grid chapter 8 reads on a CPU, made by the command at the top of this module."""
+
+
+def results_path() -> Path:
+    """Where the book's grid is: ``data/results`` of a clone (or an editable install), or the
+    copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``."""
+    folders = [Path(__file__).resolve().parent.parent / "data" / "results", Path(sys.prefix) / "share" / "ptm-lib" /
+               "results"]
+    for folder in folders:
+        if (folder / RESULTS).is_file():
+            return folder / RESULTS
+    raise FileNotFoundError(f"No {RESULTS} in {[str(f) for f in folders]}. Reinstall the package, or make it with: "
+                            f"{PROGRAM} --seeds 3 --threads 1 --out data/results/{RESULTS}")
+
+
+def load_results(path: Path | str | None = None) -> dict:
+    """A grid written by :func:`main` (by default the book's, :func:`results_path`), with its
+    runs checked: every encoder, family and seed it names has exactly one score."""
+    path = Path(path) if path is not None else results_path()
+    result = json.loads(path.read_text())
+    runs = [(r["encoder"], r["family"], r["seed"]) for r in result["runs"]]
+    if len(set(runs)) != len(runs) or set(r[0] for r in runs) != set(result["encoders"]):
+        raise ValueError(f"{path} is not a complete grid (a run is repeated, or an encoder has no runs); "
+                         f"remake it with {PROGRAM}.")
+    return result
+
+
 def main(argv: list[str] | None = None) -> Path:
     """``python -m ptm_lib.ablation [options]``: run the grid and write it to ``--out``.
 
@@ -182,4 +210,4 @@ if __name__ == "__main__":
     main()
 
 __all__ = ["Encoder", "ENCODERS", "RECIPE", "load_encoder", "fine_tune_and_score", "run", "pretraining_summary",
-           "main"]
+           "RESULTS", "results_path", "load_results", "main"]

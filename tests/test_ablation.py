@@ -145,6 +145,11 @@ def test_the_command_writes_runs_with_their_record(tiny_checkpoint, tmp_path, mo
     assert [(r["encoder"], r["seed"]) for r in result["runs"]] == [("tiny random", 0), ("tiny random", 1),
                                                                     ("tiny", 0)]
     assert "tiny random" in capsys.readouterr().out
+    assert ablation.load_results(out) == result
+    broken = {**result, "runs": result["runs"] + result["runs"][:1]}
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match="not a complete grid"):
+        ablation.load_results(tmp_path / "broken.json")
     other = json.loads(out.read_text())
     other["recipe"] = {**other["recipe"], "epochs": 1}
     (tmp_path / "other.json").write_text(json.dumps(other))
@@ -154,3 +159,10 @@ def test_the_command_writes_runs_with_their_record(tiny_checkpoint, tmp_path, mo
         with pytest.raises(SystemExit):
             ablation.main(argv)
         assert message in capsys.readouterr().err
+
+
+def test_a_missing_grid_names_the_command_that_makes_it(monkeypatch):
+    monkeypatch.setattr(ablation, "RESULTS", "no_such_grid.json")
+    with pytest.raises(FileNotFoundError, match="python -m ptm_lib.ablation --seeds 3 --threads 1 --out "
+                                                "data/results/no_such_grid.json"):
+        ablation.results_path()
