@@ -183,7 +183,8 @@ def test_every_checkpoint_is_shipped_with_the_package():
 
 @pytest.mark.parametrize("name, kind", [("gpt_small.pt", "gpt"), ("bert_small.pt", "bert"),
                                         ("elmo_small.pt", "elmo"), ("bert_mlm.pt", "bert"),
-                                        ("bert_mlm_left_to_right.pt", "bert"), ("gpt_running_text.pt", "gpt")])
+                                        ("bert_mlm_left_to_right.pt", "bert"), ("gpt_running_text.pt", "gpt"),
+                                        ("bert_mlm_nsp.pt", "bert"), ("bert_ltr.pt", "bert")])
 def test_the_committed_checkpoints_carry_a_checksum_and_todays_command(name, kind):
     stored = torch.load(COMMITTED / name, weights_only=True)
     assert stored["kind"] == kind and stored[checkpoints.CHECKSUM] == checkpoints.content_sha256(stored)
