@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error(f"--out {args.out} is a folder; give a file name such as {args.out / 'bert_ablation.json'}.")
     result = _existing(parser, args.out)
     runtime.set_threads(args.threads)
-    run_record = {"command": " ".join([PROGRAM, *(argv if argv is not None else sys.argv[1:])]),
+    run_record = {"command": f"{PROGRAM} {shlex.join(argv if argv is not None else sys.argv[1:])}",
                   "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                   "torch": torch.__version__}
     for name in args.encoders:

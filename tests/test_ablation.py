@@ -139,6 +139,8 @@ def test_the_command_writes_runs_with_their_record(tiny_checkpoint, tmp_path, mo
     assert [r["encoder"] for r in first["runs"]] == ["tiny", "tiny"]
     # a second process adds its encoder to the same file; running one again replaces its rows
     ablation.main(["--seeds", "2", "--encoders", "tiny random", "--out", str(out)])
+    assert json.loads(out.read_text())["encoders"]["tiny random"]["fine_tuning"]["command"] == (
+        f"python -m ptm_lib.ablation --seeds 2 --encoders 'tiny random' --out {out}")  # a name with a space, quoted
     ablation.main(["--seeds", "1", "--encoders", "tiny", "--out", str(out)])
     result = json.loads(out.read_text())
     assert result["encoders"]["tiny random"]["pretraining"] == {}
