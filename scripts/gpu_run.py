@@ -81,6 +81,8 @@ HEADLINES = {
               '"zero-shot multiple choice": zero_shot}',
     "07_bert": '{"masked-LM accuracy": final.mlm_accuracy, "NSP accuracy": final.nsp_accuracy, '
                '**{f"{family}, our BERT": families.loc[family, "our BERT"] for family in families.index}}',
+    "08_what_made_bert_work": '{f"{family}, {name}": scores["mean"][family][name] for family in ("topic", "spans") '
+                              'for name in ("MLM + NSP", "MLM (no NSP)", "LTR (no NSP)", "LTR + BiLSTM")}',
 }
 
 REPORT_CELL = """\
