@@ -177,16 +177,12 @@ def token_rows(documents: Sequence[Sequence[Sequence[int]]], tokenizer: WordPiec
     return torch.cat([torch.full((n, 1), tokenizer.cls_id), rows, torch.full((n, 1), tokenizer.sep_id)], dim=1)
 
 
-class MaskedRows:
-    """Batches for the masked LM alone (:func:`ptm_lib.models.bert.mlm_loss`): each pass
-    shuffles ``rows`` (from :func:`token_rows`), and each batch draws new masks on
-    ``mask_rate`` of its tokens (80% ``[MASK]``, 10% random, 10% unchanged:
-    :func:`ptm_lib.data.mlm.mask_for_mlm`). Batches are dicts of ``ids``, ``attention_mask``
-    (all ones: rows are full) and ``labels``."""
+class _ShuffledRows:
+    """Batches of ``rows`` (from :func:`token_rows`) in a new order each pass, ``batch_size``
+    at a time; a subclass says what a batch of rows becomes (its ``batch`` method)."""
 
-    def __init__(self, rows: torch.Tensor, tokenizer: WordPieceTokenizer, batch_size: int, mask_rate: float = 0.15,
-                 seed: int = 0):
-        self.rows, self.tokenizer, self.batch_size, self.mask_rate = rows, tokenizer, batch_size, mask_rate
+    def __init__(self, rows: torch.Tensor, tokenizer: WordPieceTokenizer, batch_size: int, seed: int = 0):
+        self.rows, self.tokenizer, self.batch_size = rows, tokenizer, batch_size
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -195,7 +191,20 @@ class MaskedRows:
     def __iter__(self) -> Iterator[dict]:
         order = torch.randperm(len(self.rows), generator=self.generator)
         for start in range(0, len(order), self.batch_size):
-            yield self.masked(self.rows[order[start:start + self.batch_size]])
+            yield self.batch(self.rows[order[start:start + self.batch_size]])
+
+
+class MaskedRows(_ShuffledRows):
+    """Batches for the masked LM alone (:func:`ptm_lib.models.bert.mlm_loss`): each pass
+    shuffles ``rows`` (from :func:`token_rows`), and each batch draws new masks on
+    ``mask_rate`` of its tokens (80% ``[MASK]``, 10% random, 10% unchanged:
+    :func:`ptm_lib.data.mlm.mask_for_mlm`). Batches are dicts of ``ids``, ``attention_mask``
+    (all ones: rows are full) and ``labels``."""
+
+    def __init__(self, rows: torch.Tensor, tokenizer: WordPieceTokenizer, batch_size: int, mask_rate: float = 0.15,
+                 seed: int = 0):
+        super().__init__(rows, tokenizer, batch_size, seed)
+        self.mask_rate = mask_rate
 
     def masked(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """One batch: ``ids`` ``(B, T)`` with fresh masks."""
@@ -203,6 +212,8 @@ class MaskedRows:
         inputs, labels = mask_for_mlm(ids, t.vocab_size, t.special_ids, t.mask_id, self.mask_rate,
                                       generator=self.generator)
         return {"ids": inputs, "attention_mask": torch.ones_like(ids), "labels": labels}
+
+    batch = masked  # what each shuffled batch of rows becomes
 
 
 def masked_lm_metrics(model: BertForPretraining, batches: Sequence[dict], mask_id: int) -> dict[str, float]:
@@ -233,7 +244,7 @@ def fixed_masked_rows(rows: torch.Tensor, tokenizer: WordPieceTokenizer, n_rows:
     return [masker.masked(rows[i:min(i + batch_size, n_rows)]) for i in range(0, min(n_rows, len(rows)), batch_size)]
 
 
-class NextTokenRows:
+class NextTokenRows(_ShuffledRows):
     """Batches for a left-to-right language model on BERT's encoder (the "LTR & No NSP"
     ablation of Devlin et al. 2019, section 5.1): each pass shuffles ``rows`` (from
     :func:`token_rows`); the input is the row unchanged, and every position's label is the
@@ -242,24 +253,14 @@ class NextTokenRows:
     Batches are dicts of ``ids``, ``attention_mask`` (all ones) and ``labels``, the same keys
     :func:`ptm_lib.models.bert.mlm_loss` reads: with every label set, it is the LM loss."""
 
-    def __init__(self, rows: torch.Tensor, tokenizer: WordPieceTokenizer, batch_size: int, seed: int = 0):
-        self.rows, self.tokenizer, self.batch_size = rows, tokenizer, batch_size
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.rows) / self.batch_size)
-
-    def __iter__(self) -> Iterator[dict]:
-        order = torch.randperm(len(self.rows), generator=self.generator)
-        for start in range(0, len(order), self.batch_size):
-            yield self.labelled(self.rows[order[start:start + self.batch_size]])
-
     def labelled(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """One batch: ``ids`` ``(B, T)`` with their next-token labels ``(B, T)``."""
         labels = torch.full_like(ids, IGNORE)
         labels[:, :-1] = ids[:, 1:]
         labels[labels == self.tokenizer.sep_id] = IGNORE
         return {"ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+
+    batch = labelled  # what each shuffled batch of rows becomes
 
 
 def next_token_metrics(model: BertForPretraining, batches: Sequence[dict]) -> dict[str, float]:
