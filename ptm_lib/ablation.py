@@ -124,9 +124,9 @@ RESULTS = "bert_ablation.json"
 
 def results_path() -> Path:
     """Where the book's grid is: ``data/results`` of a clone (or an editable install), or the
-    copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``."""
-    folders = [Path(__file__).resolve().parent.parent / "data" / "results", Path(sys.prefix) / "share" / "ptm-lib" /
-               "results"]
+    copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``
+    (:func:`ptm_lib.checkpoints.book_data_folders`)."""
+    folders = checkpoints.book_data_folders("results")
     for folder in folders:
         if (folder / RESULTS).is_file():
             return folder / RESULTS
@@ -136,7 +136,8 @@ def results_path() -> Path:
 
 def load_results(path: Path | str | None = None) -> dict:
     """A grid written by :func:`main` (by default the book's, :func:`results_path`), with its
-    runs checked: every encoder, family and seed it names has exactly one score."""
+    runs checked: no encoder, family and seed is scored twice, and every encoder it names has
+    runs. (Encoders may differ in their seeds: a later run may add one with fewer.)"""
     path = Path(path) if path is not None else results_path()
     result = json.loads(path.read_text())
     runs = [(r["encoder"], r["family"], r["seed"]) for r in result["runs"]]

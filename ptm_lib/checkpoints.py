@@ -383,12 +383,17 @@ def run_record(program: str, argv: list[str] | None, model: nn.Module, steps: in
             "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
+def book_data_folders(kind: str) -> list[Path]:
+    """Where the book's files of ``kind`` (``"checkpoints"``, ``"results"``) are looked for, in
+    order: the repository's ``data/<kind>`` (a clone or an editable install), then the copy
+    that ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/<kind>`` (pyproject's
+    ``data-files``)."""
+    return [Path(__file__).resolve().parent.parent / "data" / kind, Path(sys.prefix) / "share" / "ptm-lib" / kind]
+
+
 def book_checkpoint_folders() -> list[Path]:
-    """Where the book's checkpoints are looked for, in order: the repository's
-    ``data/checkpoints`` (a clone or an editable install), then the copy that ``pip install``
-    puts under ``<sys.prefix>/share/ptm-lib/checkpoints`` (pyproject's ``data-files``)."""
-    return [Path(__file__).resolve().parent.parent / "data" / "checkpoints",
-            Path(sys.prefix) / "share" / "ptm-lib" / "checkpoints"]
+    """Where the book's checkpoints are looked for: :func:`book_data_folders` of ``"checkpoints"``."""
+    return book_data_folders("checkpoints")
 
 
 def book_checkpoint(name: str) -> Path:
@@ -409,4 +414,4 @@ def _is_book_file(path: Path) -> bool:
 
 
 __all__ = ["FORMAT", "CHECKSUM", "OLD_BERT_FORMAT", "CheckpointError", "Kind", "KINDS", "save", "load", "kind_of",
-           "content_sha256", "run_record", "book_checkpoint", "book_checkpoint_folders"]
+           "content_sha256", "run_record", "book_checkpoint", "book_data_folders", "book_checkpoint_folders"]
