@@ -186,7 +186,7 @@ class BERT(nn.Module):
         A left-to-right model (``config.attention``) reads the last real token instead (the
         last position whose ``attention_mask`` is 1, or the last position without a mask):
         the only one that has seen the whole input, as GPT's classifier does (Radford et al.
-        2018, section 3.3)."""
+        2018, section 3.2)."""
         if self.config.attention != "left-to-right":
             return torch.tanh(self.pooler(hidden[:, 0]))
         last = (attention_mask.long().sum(1) - 1).clamp(min=0) if attention_mask is not None else \
