@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import shlex
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, runtime
+from . import checkpoints, results, runtime
 from .finetune import families as task_families
 from .finetune.bert import fine_tune
 from .models.bert import BERT
@@ -125,13 +122,8 @@ RESULTS = "bert_ablation.json"
 def results_path() -> Path:
     """Where the book's grid is: ``data/results`` of a clone (or an editable install), or the
     copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``
-    (:func:`ptm_lib.checkpoints.book_data_folders`)."""
-    folders = checkpoints.book_data_folders("results")
-    for folder in folders:
-        if (folder / RESULTS).is_file():
-            return folder / RESULTS
-    raise FileNotFoundError(f"No {RESULTS} in {[str(f) for f in folders]}. Reinstall the package, or make it with: "
-                            f"{PROGRAM} --seeds 3 --threads 1 --out data/results/{RESULTS}")
+    (:func:`ptm_lib.results.find`)."""
+    return results.find(RESULTS, f"{PROGRAM} --seeds 3 --threads 1 --out data/results/{RESULTS}")
 
 
 def load_results(path: Path | str | None = None) -> dict:
@@ -166,11 +158,10 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error(f"--seeds {args.seeds}: give 1 or more.")
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder; give a file name such as {args.out / 'bert_ablation.json'}.")
-    result = _existing(parser, args.out)
+    result = results.existing(parser, args.out, {"sizes": task_families.SIZES, "recipe": RECIPE},
+                              models="encoders")
     runtime.set_threads(args.threads)
-    run_record = {"command": f"{PROGRAM} {shlex.join(argv if argv is not None else sys.argv[1:])}",
-                  "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                  "torch": torch.__version__}
+    run_record = results.run_record(PROGRAM, argv)
     for name in args.encoders:
         encoder = ENCODERS[name]
         result["encoders"][name] = {"checkpoint": encoder.checkpoint, "bilstm_top": encoder.bilstm_top,
@@ -182,8 +173,7 @@ def main(argv: list[str] | None = None) -> Path:
     def save(row):
         result["runs"].append(row)
         run_record["seconds"] = round(time.perf_counter() - start)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        results.write(args.out, result)
         print(f"{row['encoder']:>14}  {row['family']:>8}  seed {row['seed']}  {row['metric']} {row['score']:.3f}  "
               f"({row['seconds']:.0f} s)", flush=True)
 
@@ -191,21 +181,6 @@ def main(argv: list[str] | None = None) -> Path:
         range(args.seeds), done=save)
     print(f"wrote {args.out} ({run_record['seconds']} s)")
     return args.out
-
-
-def _existing(parser: argparse.ArgumentParser, out: Path) -> dict:
-    """The grid recorded so far in ``out`` (or a new one), if it was made with today's sizes and recipe."""
-    fresh = {"sizes": task_families.SIZES, "recipe": RECIPE, "encoders": {}, "runs": []}
-    if not out.exists():
-        return fresh
-    try:
-        old = json.loads(out.read_text())
-    except (OSError, ValueError) as error:
-        parser.error(f"--out {out} exists but is not a grid this program wrote ({error}); give another file.")
-    if old.get("sizes") != fresh["sizes"] or old.get("recipe") != fresh["recipe"]:
-        parser.error(f"--out {out} was made with other sizes or another recipe, so its runs would not compare "
-                     "with these; give another file, or delete it to start again.")
-    return {**fresh, **old}
 
 
 if __name__ == "__main__":
