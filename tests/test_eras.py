@@ -143,3 +143,15 @@ def test_the_book_grid_has_every_era_task_budget_and_seed():
     cells = {(r["era"], r["task"], r["per_class"]) for r in result["runs"]}
     assert cells == {(e, t, b) for e in eras.ERA_NAMES for t in eras.TASKS for b in eras.BUDGETS}
     assert {r["seed"] for r in result["runs"]} == {0, 1, 2}
+
+
+def test_the_command_refuses_bad_options_before_any_work(tmp_path, capsys):
+    for options, message in [(["--seeds", "0"], "--seeds and every --budgets must be 1 or more"),
+                             (["--budgets", "8", "0"], "--seeds and every --budgets must be 1 or more"),
+                             (["--eras", "BERT-large"], "invalid choice: 'BERT-large'"),
+                             (["--out", str(tmp_path)], "is a folder; give a file name")]:
+        with pytest.raises(SystemExit):
+            eras.main(["--out", str(tmp_path / "eras.json"), *options])
+        assert message in capsys.readouterr().err, options
+    with pytest.raises(ValueError, match="unknown eras \\['ELMo'\\]"):
+        eras.eras(["ELMo"])
