@@ -168,14 +168,9 @@ def main(argv: list[str] | None = None) -> Path:
                                     "random": encoder.random, "fine_tuning": run_record, "pretraining":
                                     {} if encoder.random else pretraining_summary(load_encoder(encoder)[2])}
     result["runs"] = [r for r in result["runs"] if r["encoder"] not in args.encoders]
-    start = time.perf_counter()
-
-    def save(row):
-        result["runs"].append(row)
-        run_record["seconds"] = round(time.perf_counter() - start)
-        results.write(args.out, result)
-        print(f"{row['encoder']:>14}  {row['family']:>8}  seed {row['seed']}  {row['metric']} {row['score']:.3f}  "
-              f"({row['seconds']:.0f} s)", flush=True)
+    save = results.saver(args.out, result, run_record, lambda row: (
+        f"{row['encoder']:>14}  {row['family']:>8}  seed {row['seed']}  {row['metric']} {row['score']:.3f}  "
+        f"({row['seconds']:.0f} s)"))
 
     run({name: ENCODERS[name] for name in args.encoders}, task_families.families(names=args.families),
         range(args.seeds), done=save)

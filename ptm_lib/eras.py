@@ -554,18 +554,12 @@ def main(argv: list[str] | None = None):
     chosen, tasks_ = eras(args.eras), load_tasks(SIZES, names=args.tasks)
     first = next(iter(tasks_.values()))
     result["runs"] = [r for r in result["runs"] if r["era"] not in args.eras]
-    start = time.perf_counter()
     for name, era in chosen.items():
         result["eras"][name] = {"chapter": era.chapter, "used": era.used, "fine_tuning": run_record,
                                 "parameters": parameters(era, first), "pretraining": era.pretraining()}
-
-    def save(row):
-        result["runs"].append(row)
-        run_record["seconds"] = round(time.perf_counter() - start)
-        results.write(args.out, result)
-        print(f"{row['era']:>20}  {row['task']:>5}  {row['per_class']:>4}/class  seed {row['seed']}  "
-              f"accuracy {row['accuracy']:.3f}  ({row['seconds']:.0f} s)", flush=True)
-
+    save = results.saver(args.out, result, run_record, lambda row: (
+        f"{row['era']:>20}  {row['task']:>5}  {row['per_class']:>4}/class  seed {row['seed']}  "
+        f"accuracy {row['accuracy']:.3f}  ({row['seconds']:.0f} s)"))
     run(chosen, tasks_, args.budgets, range(args.seeds), done=save)
     print(f"wrote {args.out} ({run_record['seconds']} s)")
     return args.out

@@ -4,7 +4,8 @@ A grid program (:mod:`ptm_lib.ablation`, :mod:`ptm_lib.eras`) writes its setting
 each model is, and one row per run, after every run; a second process may add other models
 to the same file (one process per core). The helpers here are what such programs share:
 finding the book's file (:func:`find`), refusing to mix runs made with other settings
-(:func:`existing`) and recording the command and hardware (:func:`run_record`).
+(:func:`existing`), recording the command and hardware (:func:`run_record`) and saving each
+run as it ends (:func:`saver`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import platform
 import shlex
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -63,4 +66,19 @@ def write(out: Path, result: dict) -> None:
     out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
 
 
-__all__ = ["find", "existing", "run_record", "write"]
+def saver(out: Path, result: dict, run_record: dict, describe: Callable[[dict], str]) -> Callable[[dict], None]:
+    """A ``done(row)`` for a grid's ``run``: add the row to ``result``, record the seconds since
+    now in ``run_record``, rewrite ``out`` (so a grid cut short keeps every finished run) and
+    print ``describe(row)``."""
+    start = time.perf_counter()
+
+    def save(row: dict) -> None:
+        result["runs"].append(row)
+        run_record["seconds"] = round(time.perf_counter() - start)
+        write(out, result)
+        print(describe(row), flush=True)
+
+    return save
+
+
+__all__ = ["find", "existing", "run_record", "write", "saver"]
