@@ -33,7 +33,9 @@ no module imports a later chapter's):
   BERT weights loaded into our classes);
 * chapter 8, what made BERT work -- ``finetune.families`` (the book's four task families as
   fine-tuning jobs) and ``ablation`` (BERT's ablation of its pretraining objectives, every
-  objective fine-tuned on every family with seeds: ``python -m ptm_lib.ablation``), ``eras``
+  objective fine-tuned on every family with seeds: ``python -m ptm_lib.ablation``),
+  ``feature_based`` (its table 7: the frozen encoder's layers under a tagger,
+  ``python -m ptm_lib.feature_based``), ``eras``
   (every pretrained model of the book on the same tasks and label budgets:
   ``python -m ptm_lib.eras``) and ``results`` (the result files both grids write).
 """
