@@ -127,7 +127,7 @@ BERT_RECIPE = {"epochs": 10, "batch_size": 16, "lr": 3e-4, "head_lr": 5e-3, "min
 """Chapter 8's ablation recipe (:data:`ptm_lib.ablation.RECIPE`), for our BERT and random init."""
 MINILM_RECIPE = {"epochs": 3, "batch_size": 16, "lr": 2e-4, "head_lr": 5e-3, "min_steps": 50}
 """Chapter 7's learning rate for MiniLM, and BERT's own 3 epochs (Devlin et al. 2019, A.3): a
-MiniLM step costs 8 of ours on a CPU, and ten epochs at 128 a class would take an hour."""
+MiniLM step costs 8 of ours on a CPU, and at ten epochs its 18 runs would take an hour."""
 
 
 class BertEra:
