@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,11 +83,21 @@ def chapter_times(folder: Path = CHAPTERS) -> list[dict]:
             continue
         rows.append({"chapter": path.stem, "number": int(path.stem[:2]), "title": title, "cells": len(spans),
                      "seconds": sum((b - a).total_seconds() for a, b in spans),
-                     "start": spans[0][0], "end": spans[-1][1]})
+                     "start": spans[0][0], "end": spans[-1][1], "cpu": run_cpu(notebook)})
     for row in rows:  # concurrency: at each start inside this run, count the runs under way
         moments = [row["start"]] + [r["start"] for r in rows if row["start"] < r["start"] < row["end"]]
         row["at_once"] = max(sum(r["start"] <= t < r["end"] for r in rows) for t in moments)
     return rows
+
+
+def run_cpu(notebook: dict) -> str:
+    """The CPU a saved run names (``metadata.ptm_run``, written by scripts/execute_notebooks.py),
+    shortened; runs saved before it recorded one say so."""
+    found = notebook.get("metadata", {}).get("ptm_run", {}).get("machine")
+    if not found:
+        return "not recorded"
+    name = re.sub(r"\(R\)|\(TM\)|CPU |Processor |\s+\d+-Core", "", found["cpu"]).strip()
+    return f"{' '.join(name.split())}, {'AVX-512' if found['avx512'] else 'no AVX-512'}"
 
 
 # --- formatting ---
@@ -440,7 +451,9 @@ def build(results: dict, times: list[dict]) -> tuple[str, dict]:
         over = [t for t in times if t["seconds"] / 60 > CPU_BUDGET_MIN]
         total = sum(t["seconds"] for t in times) / 60
         crowded = [t for t in times if t["at_once"] > 1]
-        figures["perf_chapter_times.svg"] = fig_chapter_times(times, cpu_hw)
+        torch_cpu = cpu["hardware"]["torch"] if cpu else "as installed"
+        figures["perf_chapter_times.svg"] = fig_chapter_times(
+            times, f"2-core CPU machines (each run's CPU in the table), torch {torch_cpu}")
         out += ["(perf-chapter-times)=", "## Chapter times on the CPU", "",
                 f"Each chapter's saved outputs come from one run of its CPU preset with one torch thread "
                 f"(`make execute`). Summing its code cells' execution times gives the table below: "
@@ -454,10 +467,13 @@ def build(results: dict, times: list[dict]) -> tuple[str, dict]:
                    "that measures its spread under other kernels." if crowded else
                    "No two saved chapter runs overlapped; other work on the machine is not counted."), "",
                 figure("perf_chapter_times.svg", "perf-fig-chapter-times",
-                       f"Minutes per chapter, CPU preset, one thread, on {cpu_hw}; orange: over the budget."), "",
-                table(["chapter", "code cells", "minutes", "executed (UTC)", "chapters running at once"],
+                       f"Minutes per chapter, CPU preset, one thread, torch {torch_cpu}, on this project's 2-core CPU "
+                       "machines (the "
+                       "table names the CPU of each run that recorded it; they differ between sessions, so "
+                       "compare rows with care); orange: over the budget."), "",
+                table(["chapter", "code cells", "minutes", "executed (UTC)", "CPU", "chapters running at once"],
                       [[f"{t['number']}. {t['title']}", t["cells"], f"{t['seconds'] / 60:.1f}",
-                        t["start"].strftime("%Y-%m-%d %H:%M"), t["at_once"]] for t in times]), ""]
+                        t["start"].strftime("%Y-%m-%d %H:%M"), t["cpu"], t["at_once"]] for t in times]), ""]
 
     # throughput of every model
     if cpu and cpu.get("throughput", {}).get("rows"):
