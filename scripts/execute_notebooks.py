@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from contextlib import contextmanager
@@ -57,21 +56,14 @@ def kernel_environment(settings: dict[str, str]):
                 os.environ[key] = value
 
 
-def machine() -> dict:
-    """The CPU a run is made on, for the performance appendix's chapter times (which compare
-    only on one machine): its model name, cores and whether it has AVX-512."""
-    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                 platform.processor() or platform.machine())
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    return {"cpu": model, "cores": os.cpu_count(), "avx512": "avx512f" in flags}
-
-
 def execute(path: Path, out: Path | None = None, timeout: int = 1800) -> float:
     """Run ``path`` top to bottom in its own folder, save it (to ``out`` if given, else in
-    place) with the CPU it ran on in ``metadata.ptm_run``, and return the seconds taken."""
+    place) with the machine it ran on in ``metadata.ptm_run`` (the record the CPU benchmarks
+    keep: :func:`scripts.cpu_benchmarks.hardware`), and return the seconds taken."""
+    from scripts.cpu_benchmarks import hardware  # here, not at the top: it imports this module back
+
     notebook = nbformat.read(path, as_version=4)
-    notebook.metadata["ptm_run"] = {"machine": machine()}
+    notebook.metadata["ptm_run"] = {"machine": hardware()}
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()

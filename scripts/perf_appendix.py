@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,13 +90,11 @@ def chapter_times(folder: Path = CHAPTERS) -> list[dict]:
 
 
 def run_cpu(notebook: dict) -> str:
-    """The CPU a saved run names (``metadata.ptm_run``, written by scripts/execute_notebooks.py),
-    shortened; runs saved before it recorded one say so."""
+    """The machine a saved run names (``metadata.ptm_run``, written by
+    scripts/execute_notebooks.py), as :func:`cpu_name` words it; runs saved before it
+    recorded one say so."""
     found = notebook.get("metadata", {}).get("ptm_run", {}).get("machine")
-    if not found:
-        return "not recorded"
-    name = re.sub(r"\(R\)|\(TM\)|CPU |Processor |\s+\d+-Core", "", found["cpu"]).strip()
-    return f"{' '.join(name.split())}, {'AVX-512' if found['avx512'] else 'no AVX-512'}"
+    return cpu_name({"hardware": found}) if found else "not recorded"
 
 
 # --- formatting ---
@@ -468,9 +465,8 @@ def build(results: dict, times: list[dict]) -> tuple[str, dict]:
                    "No two saved chapter runs overlapped; other work on the machine is not counted."), "",
                 figure("perf_chapter_times.svg", "perf-fig-chapter-times",
                        f"Minutes per chapter, CPU preset, one thread, torch {torch_cpu}, on this project's 2-core CPU "
-                       "machines (the "
-                       "table names the CPU of each run that recorded it; they differ between sessions, so "
-                       "compare rows with care); orange: over the budget."), "",
+                       "machines (the table names the CPU of each run that recorded it; they differ between "
+                       "sessions, so compare rows with care); orange: over the budget."), "",
                 table(["chapter", "code cells", "minutes", "executed (UTC)", "CPU", "chapters running at once"],
                       [[f"{t['number']}. {t['title']}", t["cells"], f"{t['seconds'] / 60:.1f}",
                         t["start"].strftime("%Y-%m-%d %H:%M"), t["cpu"], t["at_once"]] for t in times]), ""]
