@@ -372,15 +372,21 @@ def _remake_any(path) -> str:
 # ----------------------------------------------------------------------------- records and the book's files
 
 
+def machine_record() -> dict:
+    """The CPU, torch's threads and torch's version: what every record of a run keeps (a
+    checkpoint's :func:`run_record`, a results grid's :func:`ptm_lib.results.run_record`)."""
+    return {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+            "torch": torch.__version__}
+
+
 def run_record(program: str, argv: list[str] | None, model: nn.Module, steps: int, tokens_per_step: int,
                seconds: float) -> dict:
     """The ``meta`` facts every checkpoint keeps: the command that made it (``program`` and
     its arguments ``argv``, by default ``sys.argv[1:]``), steps, tokens seen, seconds,
-    device, CPU, threads and torch version."""
+    device, and the :func:`machine_record` (CPU, threads and torch version)."""
     return {"command": program + " " + " ".join(argv if argv is not None else sys.argv[1:]),
             "steps": steps, "tokens_seen": steps * tokens_per_step, "seconds": round(seconds),
-            "device": str(next(model.parameters()).device), "cpu": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "device": str(next(model.parameters()).device), **machine_record()}
 
 
 def book_data_folders(kind: str) -> list[Path]:
@@ -414,4 +420,5 @@ def _is_book_file(path: Path) -> bool:
 
 
 __all__ = ["FORMAT", "CHECKSUM", "OLD_BERT_FORMAT", "CheckpointError", "Kind", "KINDS", "save", "load", "kind_of",
-           "content_sha256", "run_record", "book_checkpoint", "book_data_folders", "book_checkpoint_folders"]
+           "content_sha256", "machine_record", "run_record", "book_checkpoint", "book_data_folders",
+           "book_checkpoint_folders"]
