@@ -23,7 +23,6 @@ again with other encoders adds them to the same file.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,20 +122,14 @@ def results_path() -> Path:
     """Where the book's grid is: ``data/results`` of a clone (or an editable install), or the
     copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``
     (:func:`ptm_lib.results.find`)."""
-    return results.find(RESULTS, f"{PROGRAM} --seeds 3 --threads 1 --out data/results/{RESULTS}")
+    return results.find(RESULTS, PROGRAM)
 
 
 def load_results(path: Path | str | None = None) -> dict:
     """A grid written by :func:`main` (by default the book's, :func:`results_path`), with its
-    runs checked: no encoder, family and seed is scored twice, and every encoder it names has
-    runs. (Encoders may differ in their seeds: a later run may add one with fewer.)"""
-    path = Path(path) if path is not None else results_path()
-    result = json.loads(path.read_text())
-    runs = [(r["encoder"], r["family"], r["seed"]) for r in result["runs"]]
-    if len(set(runs)) != len(runs) or set(r[0] for r in runs) != set(result["encoders"]):
-        raise ValueError(f"{path} is not a complete grid (a run is repeated, or an encoder has no runs); "
-                         f"remake it with {PROGRAM}.")
-    return result
+    runs checked by :func:`ptm_lib.results.load`: no encoder, family and seed is scored twice,
+    and every encoder it names has runs."""
+    return results.load(path, RESULTS, PROGRAM, ('encoder', 'family', 'seed'), 'encoders')
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -512,20 +511,17 @@ RESULTS = "eras.json"
 
 
 def results_path() -> Path:
-    """Where the book's grid is (:func:`ptm_lib.results.find`)."""
-    return results.find(RESULTS, f"{PROGRAM} --seeds 3 --threads 1 --out data/results/{RESULTS}")
+    """Where the book's grid is: ``data/results`` of a clone (or an editable install), or the
+    copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``
+    (:func:`ptm_lib.results.find`)."""
+    return results.find(RESULTS, PROGRAM)
 
 
 def load_results(path: Path | str | None = None) -> dict:
-    """A grid written by :func:`main`, checked: no era, task, budget and seed scored twice,
-    and every era it describes has runs."""
-    path = Path(path) if path is not None else results_path()
-    result = json.loads(path.read_text())
-    runs = [(r["era"], r["task"], r["per_class"], r["seed"]) for r in result["runs"]]
-    if len(set(runs)) != len(runs) or {r[0] for r in runs} != set(result["eras"]):
-        raise ValueError(f"{path} is not a complete grid (a run is repeated, or an era has no runs); "
-                         f"remake it with {PROGRAM}.")
-    return result
+    """A grid written by :func:`main` (by default the book's, :func:`results_path`), with its
+    runs checked by :func:`ptm_lib.results.load`: no era, task, budget and seed is scored
+    twice, and every era it describes has runs."""
+    return results.load(path, RESULTS, PROGRAM, ('era', 'task', 'per_class', 'seed'), 'eras')
 
 
 def main(argv: list[str] | None = None):

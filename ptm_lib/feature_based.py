@@ -17,7 +17,6 @@ fine-tuned rows of the ablation grid report.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -133,18 +132,17 @@ def run(features: Sequence[str], seeds: Sequence[int], encoder: str = ENCODER, e
 
 
 def results_path() -> Path:
-    """Where the book's grid is (:func:`ptm_lib.results.find`)."""
-    return results.find(RESULTS, f"{PROGRAM} --seeds 3 --threads 1 --out data/results/{RESULTS}")
+    """Where the book's grid is: ``data/results`` of a clone (or an editable install), or the
+    copy a ``pip install`` puts under ``<sys.prefix>/share/ptm-lib/results``
+    (:func:`ptm_lib.results.find`)."""
+    return results.find(RESULTS, PROGRAM)
 
 
 def load_results(path: Path | str | None = None) -> dict:
-    """A grid written by :func:`main`, checked: no feature set and seed scored twice."""
-    path = Path(path) if path is not None else results_path()
-    result = json.loads(path.read_text())
-    runs = [(r["features"], r["seed"]) for r in result["runs"]]
-    if len(set(runs)) != len(runs):
-        raise ValueError(f"{path} scores a feature set and seed twice; remake it with {PROGRAM}.")
-    return result
+    """A grid written by :func:`main` (by default the book's, :func:`results_path`), with its
+    runs checked by :func:`ptm_lib.results.load`: no feature set and seed is scored twice,
+    and every feature set it describes has runs."""
+    return results.load(path, RESULTS, PROGRAM, ('features', 'seed'), 'feature_sets')
 
 
 def main(argv: list[str] | None = None) -> Path:

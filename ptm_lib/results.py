@@ -3,37 +3,48 @@
 A grid program (:mod:`ptm_lib.ablation`, :mod:`ptm_lib.eras`) writes its settings, what
 each model is, and one row per run, after every run; a second process may add other models
 to the same file (one process per core). The helpers here are what such programs share:
-finding the book's file (:func:`find`), refusing to mix runs made with other settings
-(:func:`existing`), recording the command and hardware (:func:`run_record`) and saving each
-run as it ends (:func:`saver`).
+finding the book's file (:func:`find`), reading it with its runs checked (:func:`load`),
+refusing to mix runs made with other settings (:func:`existing`), recording the command and
+hardware (:func:`run_record`) and saving each run as it ends (:func:`saver`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
 from . import checkpoints
 
 
-def find(name: str, remake: str) -> Path:
+def find(name: str, program: str) -> Path:
     """The book's result file ``name``: in ``data/results`` of a clone (or an editable install),
     or where a ``pip install`` put it (:func:`ptm_lib.checkpoints.book_data_folders`); a missing
-    one raises with the command ``remake`` that makes it."""
+    one raises with the command of ``program`` that makes it."""
     folders = checkpoints.book_data_folders("results")
     for folder in folders:
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f"No {name} in {[str(f) for f in folders]}. Reinstall the package, or make it with: "
-                            f"{remake}")
+                            f"{program} --seeds 3 --threads 1 --out data/results/{name}")
+
+
+def load(path: Path | str | None, name: str, program: str, key: tuple[str, ...], models: str) -> dict:
+    """The grid in ``path`` (by default the book's file ``name``: :func:`find`), with its runs
+    checked: no two runs share the ``key`` fields (the first names the model), and the models
+    that have runs are exactly those its ``models`` table describes (they may differ in their
+    seeds: a later run may add one with fewer)."""
+    path = Path(path) if path is not None else find(name, program)
+    result = json.loads(path.read_text())
+    runs = [tuple(r[k] for k in key) for r in result["runs"]]
+    if len(set(runs)) != len(runs) or {r[0] for r in runs} != set(result[models]):
+        raise ValueError(f"{path} is not a complete grid (a run is scored twice, or one of its {models} has no "
+                         f"runs); remake it with {program}.")
+    return result
 
 
 def existing(parser: argparse.ArgumentParser, out: Path, settings: dict, models: str) -> dict:
@@ -54,10 +65,10 @@ def existing(parser: argparse.ArgumentParser, out: Path, settings: dict, models:
 
 
 def run_record(program: str, argv: list[str] | None) -> dict:
-    """The command as typed, the CPU, torch's threads and version (after threads are set)."""
+    """The command as typed (quoted so it runs again) and the
+    :func:`~ptm_lib.checkpoints.machine_record` (call it after the threads are set)."""
     return {"command": f"{program} {shlex.join(argv if argv is not None else sys.argv[1:])}",
-            "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__}
+            **checkpoints.machine_record()}
 
 
 def write(out: Path, result: dict) -> None:
@@ -81,4 +92,4 @@ def saver(out: Path, result: dict, run_record: dict, describe: Callable[[dict], 
     return save
 
 
-__all__ = ["find", "existing", "run_record", "write", "saver"]
+__all__ = ["find", "load", "existing", "run_record", "write", "saver"]
